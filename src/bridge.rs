@@ -1,0 +1,816 @@
+//! [`Bridge`]: the persistent runtime, its generations, and the blocking entry points.
+
+use std::{
+    cell::Cell,
+    fmt,
+    future::Future,
+    io, thread,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    BridgeError, BridgeTask, SmolRuntime,
+    error::Abort,
+    generation::{Generation, Registration},
+    runtime::{BridgeRuntime, Job},
+    slot::{Outcome, Slot, job},
+    stats::{BridgeStats, Counters},
+    sync::{Arc, AtomicU64, Mutex, Ordering, RwLock, lock, read, write},
+    wait::wait,
+};
+
+/// How long the health probe waits for a runtime to run a no-op task, by default.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// How long shutdown (explicit or on drop) waits for runtime threads to exit, by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// What a bridge does with a blocking call made from one of its own runtime threads.
+///
+/// Such a call cannot wait for the runtime: the runtime would be waiting on itself.
+///
+/// # Examples
+///
+/// ```
+/// use loopbridge::{Bridge, NestedPolicy};
+///
+/// let strict = Bridge::builder().nested(NestedPolicy::Error).build();
+/// let inner = strict.clone();
+/// let err = strict.call(async move { inner.call(async { 1 }) })?.unwrap_err();
+/// assert!(err.is_nested());
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NestedPolicy {
+    /// Run the nested future on a one-off thread with a one-off runtime context from the
+    /// adapter, honouring its timeout. The calling runtime thread blocks meanwhile, so the
+    /// nested future must not need anything that only that thread can drive.
+    #[default]
+    Fallback,
+    /// Fail fast with [`BridgeError::Nested`].
+    Error,
+}
+
+type Factory = Box<dyn Fn() -> io::Result<Box<dyn BridgeRuntime>> + Send + Sync + 'static>;
+
+/// Configures a [`Bridge`] before it is built.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use loopbridge::{Bridge, NestedPolicy, SmolRuntime};
+///
+/// let bridge = Bridge::builder()
+///     .runtime(|| SmolRuntime::with_threads(2))
+///     .probe_timeout(Duration::from_millis(500))
+///     .shutdown_grace(Duration::from_secs(1))
+///     .nested(NestedPolicy::Error)
+///     .build();
+/// assert_eq!(bridge.call(async { "hi" })?, "hi");
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+#[must_use = "a builder does nothing until `.build()` is called"]
+pub struct BridgeBuilder {
+    factory: Factory,
+    probe_timeout: Duration,
+    shutdown_grace: Duration,
+    nested: NestedPolicy,
+}
+
+impl BridgeBuilder {
+    /// A builder with the defaults: [`SmolRuntime::start`], a 200 ms probe, a 3 s shutdown
+    /// grace, and [`NestedPolicy::Fallback`].
+    pub fn new() -> BridgeBuilder {
+        BridgeBuilder {
+            factory: boxed_factory(SmolRuntime::start),
+            probe_timeout: DEFAULT_PROBE_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            nested: NestedPolicy::Fallback,
+        }
+    }
+
+    /// Sets the factory that starts each runtime generation.
+    ///
+    /// The factory runs on the thread that makes the first call, and again after a generation
+    /// is retired. An error it returns reaches that caller as [`BridgeError::Start`]; the next
+    /// call tries again.
+    pub fn runtime<R, F>(mut self, factory: F) -> BridgeBuilder
+    where
+        R: BridgeRuntime,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        self.factory = boxed_factory(factory);
+        self
+    }
+
+    /// Sets how long the health probe that follows a timeout waits for the runtime to run a
+    /// no-op task before the runtime is retired (default 200 ms).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `timeout` is zero: no runtime could ever pass such a probe.
+    pub fn probe_timeout(mut self, timeout: Duration) -> BridgeBuilder {
+        assert!(
+            !timeout.is_zero(),
+            "loopbridge: the probe timeout must be greater than zero (the default is 200 ms)"
+        );
+        self.probe_timeout = timeout;
+        self
+    }
+
+    /// Sets how long [`Bridge::shutdown`] and dropping the last clone wait for the runtime's
+    /// threads to exit (default 3 s). Zero means "tell them to stop and do not wait".
+    pub fn shutdown_grace(mut self, grace: Duration) -> BridgeBuilder {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Sets what a blocking call from the bridge's own runtime does (see [`NestedPolicy`]).
+    pub fn nested(mut self, policy: NestedPolicy) -> BridgeBuilder {
+        self.nested = policy;
+        self
+    }
+
+    /// Builds the bridge. No runtime starts until the first call (or [`Bridge::start`]).
+    pub fn build(self) -> Bridge {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Bridge {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                factory: self.factory,
+                probe_timeout: self.probe_timeout,
+                shutdown_grace: self.shutdown_grace,
+                nested: self.nested,
+                state: RwLock::new(State::Idle),
+                start_lock: Mutex::new(()),
+                generations: AtomicU64::new(0),
+                stats: Arc::new(Counters::default()),
+            }),
+        }
+    }
+}
+
+impl Default for BridgeBuilder {
+    fn default() -> BridgeBuilder {
+        BridgeBuilder::new()
+    }
+}
+
+impl fmt::Debug for BridgeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BridgeBuilder")
+            .field("probe_timeout", &self.probe_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("nested", &self.nested)
+            .finish_non_exhaustive()
+    }
+}
+
+fn boxed_factory<R, F>(factory: F) -> Factory
+where
+    R: BridgeRuntime,
+    F: Fn() -> io::Result<R> + Send + Sync + 'static,
+{
+    Box::new(move || factory().map(|runtime| Box::new(runtime) as Box<dyn BridgeRuntime>))
+}
+
+/// A persistent runtime that synchronous code can call async code on.
+///
+/// The bridge starts its runtime lazily, on the first call, from a factory (by default a
+/// [`SmolRuntime`] with one executor thread), and reuses it for every call after: whatever a
+/// call leaves on the runtime (a connection pool, a socket, a timer) is there for the next.
+/// Calls may come from any thread, including threads already inside another async runtime.
+///
+/// `Bridge` is cheap to clone; clones share one bridge. It is not generic: the runtime type is
+/// erased, so a library can take a `&Bridge` whatever runtime its user chose.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use loopbridge::Bridge;
+///
+/// let bridge = Bridge::new();
+///
+/// // Block on a future.
+/// let sum = bridge.call(async { 1 + 2 })?;
+/// assert_eq!(sum, 3);
+///
+/// // Block with a deadline: the future is cancelled if it passes.
+/// let slow = bridge.call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(20));
+/// assert!(slow.unwrap_err().is_timed_out());
+///
+/// // Spawn without blocking, and join later.
+/// let task = bridge.spawn(async { "done" })?;
+/// assert_eq!(task.join()?, "done");
+///
+/// bridge.shutdown();
+/// assert!(bridge.call(async {}).unwrap_err().is_shutdown());
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+///
+/// # Timeouts and health checks
+///
+/// [`call_timeout`](Bridge::call_timeout) enforces its deadline on the caller's side, so the
+/// caller gets [`BridgeError::TimedOut`] even if the runtime thread is blocked. The future is
+/// cancelled and dropped on its runtime. Then the bridge probes the runtime with a no-op task
+/// (see [`BridgeBuilder::probe_timeout`]); if the probe does not run, the runtime is wedged:
+/// its generation is retired, the calls still on it fail with [`BridgeError::Retired`], and
+/// the next call starts a fresh runtime. The stuck thread is told to stop and exits by itself
+/// once it is free; nobody waits for it. [`BridgeStats`] counts all of this.
+///
+/// # Nested calls
+///
+/// A blocking call from one of the bridge's own runtime threads (a bridged future calling
+/// `call`) would block the runtime on itself. By default the bridge runs such a call on a
+/// one-off thread instead; see [`NestedPolicy`]. From async code on the bridge,
+/// `bridge.spawn(fut)?.await` is the non-blocking way.
+///
+/// # Panics
+///
+/// A panic inside a bridged future is caught on the runtime and re-raised on the thread that
+/// called [`call`](Bridge::call) (or joins or awaits the [`BridgeTask`]), with its payload.
+/// The runtime thread survives, and the next call runs on the same runtime.
+///
+/// # Shutdown
+///
+/// [`shutdown`](Bridge::shutdown) is terminal: later calls fail with
+/// [`BridgeError::Shutdown`], and calls in flight fail with it at once while their futures are
+/// dropped. It waits for the runtime's threads up to a grace period and never longer; a thread
+/// that is stuck is left to exit by itself. Dropping the last clone shuts the bridge down the
+/// same way, so **dropping a `Bridge` can block for up to the grace period** (3 s by default,
+/// see [`BridgeBuilder::shutdown_grace`]) if a runtime thread is stuck. Called from the
+/// bridge's own runtime, shutdown only schedules the stop.
+#[derive(Clone)]
+pub struct Bridge {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    id: u64,
+    factory: Factory,
+    probe_timeout: Duration,
+    shutdown_grace: Duration,
+    nested: NestedPolicy,
+    state: RwLock<State>,
+    /// Serializes starts, so concurrent first calls start one runtime, not several.
+    start_lock: Mutex<()>,
+    generations: AtomicU64,
+    stats: Arc<Counters>,
+}
+
+enum State {
+    /// No runtime yet, or the last one was retired.
+    Idle,
+    Running(Arc<Generation>),
+    /// Terminal. Keeps the last generation so a repeated shutdown can wait for it again.
+    ShutDown(Option<Arc<Generation>>),
+}
+
+thread_local! {
+    /// On a one-off thread serving a nested call: the id of the bridge it serves.
+    static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
+}
+
+impl Bridge {
+    /// A bridge on the default runtime: a [`SmolRuntime`] with one executor thread, started
+    /// on the first call.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// assert_eq!(bridge.call(async { 7 })?, 7);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn new() -> Bridge {
+        BridgeBuilder::new().build()
+    }
+
+    /// A bridge whose runtimes come from `factory`, with the default settings.
+    ///
+    /// `factory` is called on the first call and again whenever the health check retires a
+    /// runtime. Any [`BridgeRuntime`] will do, including a `Box<dyn BridgeRuntime>`.
+    ///
+    /// ```
+    /// use loopbridge::{Bridge, SmolRuntime};
+    ///
+    /// let one = Bridge::with_runtime(SmolRuntime::start);
+    /// let two = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
+    /// assert_eq!(one.call(async { 1 })? + two.call(async { 2 })?, 3);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn with_runtime<R, F>(factory: F) -> Bridge
+    where
+        R: BridgeRuntime,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        BridgeBuilder::new().runtime(factory).build()
+    }
+
+    /// A [`BridgeBuilder`], to set the runtime, probe timeout, shutdown grace or nested-call
+    /// policy.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::builder().build();
+    /// # drop(bridge);
+    /// ```
+    pub fn builder() -> BridgeBuilder {
+        BridgeBuilder::new()
+    }
+
+    /// Runs `future` on the bridge's runtime and blocks the current thread until it completes.
+    ///
+    /// Works from any thread, including one that is inside another async runtime (its
+    /// `block_on` would panic or hang there). Starts the runtime if it is not running.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Shutdown`] after [`shutdown`](Bridge::shutdown) or during it;
+    /// [`BridgeError::Start`] if the runtime could not be started;
+    /// [`BridgeError::Retired`] if the runtime was retired while the call was in flight;
+    /// [`BridgeError::Nested`] for a call from the bridge's own runtime under
+    /// [`NestedPolicy::Error`].
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `future` on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let n = bridge.call(async {
+    ///     async_io::Timer::after(std::time::Duration::from_millis(1)).await;
+    ///     5
+    /// })?;
+    /// assert_eq!(n, 5);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn call<F>(&self, future: F) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_inner(future, None)
+    }
+
+    /// Like [`call`](Bridge::call), but gives up at `timeout`.
+    ///
+    /// At the deadline the caller gets [`BridgeError::TimedOut`] even if the runtime's thread
+    /// is blocked, and the future is cancelled: it is dropped on its runtime. Then the runtime
+    /// is probed, and retired if it does not respond (see the [type docs](Bridge)); that
+    /// decision has been made by the time this returns, so a timed-out call can take up to the
+    /// probe timeout longer than `timeout`. Other calls in flight on a healthy runtime are not
+    /// disturbed.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::TimedOut`], and everything [`call`](Bridge::call) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `future` on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let quick = bridge.call_timeout(async { 1 }, Duration::from_secs(5));
+    /// assert_eq!(quick?, 1);
+    /// let stuck = bridge.call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10));
+    /// assert!(stuck.unwrap_err().is_timed_out());
+    /// assert_eq!(bridge.stats().timeouts, 1);
+    /// assert_eq!(bridge.stats().retired, 0); // the runtime answered its probe
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn call_timeout<F>(&self, future: F, timeout: Duration) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_inner(future, Some(timeout))
+    }
+
+    fn call_inner<F>(&self, future: F, timeout: Option<Duration>) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let inner = &*self.inner;
+        let generation = inner.generation()?;
+        let slot = Slot::new();
+        let nested = inner.is_nested(&generation);
+        let registration = if nested {
+            if inner.nested == NestedPolicy::Error {
+                return Err(BridgeError::Nested);
+            }
+            Counters::bump(&inner.stats.nested);
+            inner.run_one_off(&generation, future, &slot)?
+        } else {
+            inner.submit(generation, job(future, slot.clone(), None), &slot)?
+        };
+        match wait(&slot, deadline) {
+            Some(outcome) => {
+                drop(registration);
+                inner.stats.observe(&outcome);
+                outcome.into_result()
+            }
+            None => {
+                slot.cancel();
+                let generation = registration.generation.clone();
+                drop(registration);
+                Counters::bump(&inner.stats.timeouts);
+                if !nested {
+                    inner.check_health(&generation);
+                }
+                Err(BridgeError::TimedOut)
+            }
+        }
+    }
+
+    /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`] for its result,
+    /// without blocking.
+    ///
+    /// Join the task from sync code with [`BridgeTask::join`], or `.await` it from any async
+    /// runtime. Dropping the task cancels the future; [`BridgeTask::detach`] lets it run.
+    /// Spawning from the bridge's own runtime is fine.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Shutdown`] after shutdown; [`BridgeError::Start`] if the runtime could
+    /// not be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn(async { 40 + 2 })?;
+    /// // ... do other work ...
+    /// assert_eq!(task.join()?, 42);
+    ///
+    /// // Or await it, from any runtime:
+    /// let v = futures_lite::future::block_on(async { bridge.spawn(async { 1 })?.await })?;
+    /// assert_eq!(v, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> Result<BridgeTask<F::Output>, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_inner(future, None)
+    }
+
+    /// Like [`spawn`](Bridge::spawn), with a deadline enforced on the runtime by its own
+    /// timer: when `timeout` passes, the future is dropped there and the task resolves to
+    /// [`BridgeError::TimedOut`]. Useful when the task is awaited rather than joined.
+    ///
+    /// # Errors
+    ///
+    /// As for [`spawn`](Bridge::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10))?;
+    /// assert!(futures_lite::future::block_on(task).unwrap_err().is_timed_out());
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn spawn_timeout<F>(
+        &self,
+        future: F,
+        timeout: Duration,
+    ) -> Result<BridgeTask<F::Output>, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_inner(future, Some(timeout))
+    }
+
+    fn spawn_inner<F>(
+        &self,
+        future: F,
+        timeout: Option<Duration>,
+    ) -> Result<BridgeTask<F::Output>, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let inner = &*self.inner;
+        let generation = inner.generation()?;
+        let slot = Slot::new();
+        let timer = timeout.map(|timeout| generation.runtime.sleep(timeout));
+        let registration = inner.submit(generation, job(future, slot.clone(), timer), &slot)?;
+        Ok(BridgeTask::new(
+            slot,
+            registration,
+            Arc::downgrade(&self.inner),
+            inner.id,
+            inner.stats.clone(),
+        ))
+    }
+
+    /// Starts the runtime now instead of on the first call, to surface a start error early.
+    /// Does nothing if it is running.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Start`] if the factory fails; [`BridgeError::Shutdown`] after shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// bridge.start()?;
+    /// assert_eq!(bridge.stats().started, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn start(&self) -> Result<(), BridgeError> {
+        self.inner.generation().map(drop)
+    }
+
+    /// Shuts the bridge down, waiting up to the configured grace period (3 s by default) for
+    /// its threads. See [`shutdown_timeout`](Bridge::shutdown_timeout).
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// bridge.call(async {})?;
+    /// bridge.shutdown();
+    /// bridge.shutdown(); // idempotent
+    /// assert!(bridge.is_shutdown());
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn shutdown(&self) {
+        self.inner.shutdown(self.inner.shutdown_grace);
+    }
+
+    /// Shuts the bridge down, waiting up to `grace` for its runtime's threads to exit.
+    ///
+    /// From now on every call and spawn fails with [`BridgeError::Shutdown`], for every clone.
+    /// Calls and tasks in flight fail with it at once and their futures are dropped on the
+    /// runtime. Returns `true` if the runtime's threads all exited within `grace` (or there
+    /// was no runtime), `false` if some were stuck and were left to exit by themselves.
+    /// Never blocks longer than `grace`. Calling it again is harmless and waits again.
+    /// Called from the bridge's own runtime, it schedules the stop and returns `false`
+    /// without waiting for itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// bridge.call(async {})?;
+    /// assert!(bridge.shutdown_timeout(Duration::from_secs(1)));
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn shutdown_timeout(&self, grace: Duration) -> bool {
+        self.inner.shutdown(grace)
+    }
+
+    /// Returns `true` once the bridge has been shut down.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// assert!(!bridge.is_shutdown());
+    /// bridge.shutdown();
+    /// assert!(bridge.is_shutdown());
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        matches!(*read(&self.inner.state), State::ShutDown(_))
+    }
+
+    /// A snapshot of the bridge's lifecycle counters.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// bridge.call(async {})?;
+    /// assert_eq!(bridge.stats().started, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn stats(&self) -> BridgeStats {
+        self.inner.stats.snapshot()
+    }
+}
+
+impl Default for Bridge {
+    fn default() -> Bridge {
+        Bridge::new()
+    }
+}
+
+impl fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        let mut s = f.debug_struct("Bridge");
+        s.field("id", &inner.id);
+        match &*read(&inner.state) {
+            State::Idle => s.field("state", &"idle"),
+            State::Running(generation) => {
+                s.field("state", &"running").field("generation", generation)
+            }
+            State::ShutDown(_) => s.field("state", &"shut down"),
+        };
+        s.field("nested", &inner.nested)
+            .field("probe_timeout", &inner.probe_timeout)
+            .field("shutdown_grace", &inner.shutdown_grace)
+            .field("stats", &inner.stats.snapshot())
+            .finish()
+    }
+}
+
+// ===== impl Inner =====
+
+impl Inner {
+    /// The published generation, starting one if there is none.
+    fn generation(&self) -> Result<Arc<Generation>, BridgeError> {
+        match &*read(&self.state) {
+            State::Running(generation) => return Ok(generation.clone()),
+            State::ShutDown(_) => return Err(BridgeError::Shutdown),
+            State::Idle => {}
+        }
+        self.start()
+    }
+
+    /// Starts and publishes a generation. Nothing is published unless the factory succeeded.
+    fn start(&self) -> Result<Arc<Generation>, BridgeError> {
+        let _starting = lock(&self.start_lock);
+        match &*read(&self.state) {
+            State::Running(generation) => return Ok(generation.clone()),
+            State::ShutDown(_) => return Err(BridgeError::Shutdown),
+            State::Idle => {}
+        }
+        let runtime = (self.factory)().map_err(BridgeError::Start)?;
+        let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        let generation = Arc::new(Generation::new(id, runtime));
+        let mut state = write(&self.state);
+        if let State::Idle = *state {
+            *state = State::Running(generation.clone());
+            drop(state);
+            Counters::bump(&self.stats.started);
+            return Ok(generation);
+        }
+        // Shut down while the factory ran: the new runtime never serves a call.
+        drop(state);
+        generation.close(Abort::Shutdown);
+        generation.runtime.shutdown(self.shutdown_grace);
+        Err(BridgeError::Shutdown)
+    }
+
+    /// Registers `slot` and hands `job` to a runtime, moving to a fresh generation if the
+    /// current one turns out to be closed or dead.
+    fn submit<T: Send + 'static>(
+        &self,
+        mut generation: Arc<Generation>,
+        mut job: Job,
+        slot: &Arc<Slot<T>>,
+    ) -> Result<Registration, BridgeError> {
+        const ATTEMPTS: usize = 3;
+        for _ in 0..ATTEMPTS {
+            let Some(registration) = generation.register(slot.clone()) else {
+                // Retired or shut down under us.
+                self.unpublish(&generation);
+                generation = self.generation()?;
+                continue;
+            };
+            match generation.runtime.spawn(job) {
+                Ok(()) => return Ok(registration),
+                Err(returned) => {
+                    // A runtime that refuses work is dead: never leave it published.
+                    job = returned;
+                    drop(registration);
+                    self.retire(&generation, false);
+                    generation = self.generation()?;
+                }
+            }
+        }
+        Err(BridgeError::Start(io::Error::other(format!(
+            "the runtime refused the task {ATTEMPTS} times in a row, even freshly started"
+        ))))
+    }
+
+    /// Whether the current thread would block this bridge on itself.
+    fn is_nested(&self, generation: &Generation) -> bool {
+        is_nested(self.id, generation)
+    }
+
+    /// Serves a nested call on a fresh thread with a one-off runtime context.
+    fn run_one_off<F>(
+        &self,
+        generation: &Arc<Generation>,
+        future: F,
+        slot: &Arc<Slot<F::Output>>,
+    ) -> Result<Registration, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let registration = generation
+            .register(slot.clone())
+            .ok_or_else(|| self.closed_error())?;
+        // The job reads the slot first, so a cancellation that lands before the thread even
+        // exists still wins: the future is then dropped without being polled.
+        let job = job(future, slot.clone(), None);
+        let owner = generation.clone();
+        let reporter = slot.clone();
+        let bridge = self.id;
+        thread::Builder::new()
+            .name("loopbridge-nested".into())
+            .spawn(move || {
+                ONE_OFF_FOR.with(|id| id.set(bridge));
+                if let Err(err) = owner.runtime.block_on_one_off(job) {
+                    reporter.refine_failure(BridgeError::Start(err));
+                }
+            })
+            .map_err(BridgeError::Start)?;
+        Ok(registration)
+    }
+
+    /// The error for a call that found its generation closed.
+    fn closed_error(&self) -> BridgeError {
+        match *read(&self.state) {
+            State::ShutDown(_) => BridgeError::Shutdown,
+            _ => BridgeError::Retired,
+        }
+    }
+
+    /// After a timeout: probes `generation` with a no-op task and retires it if the task does
+    /// not run within the probe timeout.
+    pub(crate) fn check_health(&self, generation: &Arc<Generation>) {
+        if generation.is_closed() {
+            return;
+        }
+        let probe = Slot::new();
+        let healthy = match generation.runtime.spawn(job(async {}, probe.clone(), None)) {
+            Ok(()) => {
+                let deadline = Instant::now().checked_add(self.probe_timeout);
+                matches!(wait(&probe, deadline), Some(Outcome::Value(())))
+            }
+            Err(_refused) => false,
+        };
+        if !healthy {
+            probe.cancel();
+            self.retire(generation, true);
+        }
+    }
+
+    /// Takes `generation` out of service: unpublishes it, fails its calls in flight with
+    /// [`BridgeError::Retired`], and tells its runtime to stop without waiting for it.
+    fn retire(&self, generation: &Arc<Generation>, by_probe: bool) {
+        self.unpublish(generation);
+        if generation.close(Abort::Retired) {
+            if by_probe {
+                Counters::bump(&self.stats.retired);
+            }
+            generation.runtime.shutdown(Duration::ZERO);
+        }
+    }
+
+    fn unpublish(&self, generation: &Arc<Generation>) {
+        let mut state = write(&self.state);
+        if let State::Running(current) = &*state {
+            if Arc::ptr_eq(current, generation) {
+                *state = State::Idle;
+            }
+        }
+    }
+
+    fn shutdown(&self, grace: Duration) -> bool {
+        let generation = {
+            let mut state = write(&self.state);
+            let generation = match &*state {
+                State::Running(generation) => Some(generation.clone()),
+                State::ShutDown(generation) => generation.clone(),
+                State::Idle => None,
+            };
+            *state = State::ShutDown(generation.clone());
+            generation
+        };
+        let Some(generation) = generation else {
+            return true;
+        };
+        generation.close(Abort::Shutdown);
+        generation.runtime.shutdown(grace)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown(self.shutdown_grace);
+    }
+}
+
+/// Whether the current thread would block `generation` of the bridge with id `bridge` on
+/// itself: it is one of the runtime's threads, or a one-off thread serving a nested call
+/// while a runtime thread waits for it.
+pub(crate) fn is_nested(bridge: u64, generation: &Generation) -> bool {
+    ONE_OFF_FOR.with(Cell::get) == bridge || generation.runtime.is_runtime_thread()
+}

@@ -1,0 +1,159 @@
+//! The error type of every bridge operation.
+
+use std::{error::Error, fmt, io};
+
+/// Why a bridge call, spawn or join did not produce the future's output.
+///
+/// A panic inside the future is not an error: it is re-raised on the thread that waits for
+/// the result, with its payload intact.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use loopbridge::{Bridge, BridgeError};
+///
+/// let bridge = Bridge::new();
+/// let err = bridge
+///     .call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10))
+///     .unwrap_err();
+/// assert!(err.is_timed_out());
+/// assert_eq!(err.to_string(), "bridge call timed out");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BridgeError {
+    /// The deadline passed before the future completed. The future has been cancelled: it is
+    /// dropped on its runtime as soon as the runtime can run it.
+    TimedOut,
+    /// The bridge was shut down, before the call or while it was in flight. A future that was
+    /// in flight has been cancelled.
+    Shutdown,
+    /// The runtime factory failed, or a thread the bridge needed could not be started. Nothing
+    /// was published; the next call tries again.
+    Start(io::Error),
+    /// A blocking call was made from a thread of the bridge's own runtime, and the bridge is
+    /// configured to refuse such calls (see [`NestedPolicy`](crate::NestedPolicy)), or
+    /// [`BridgeTask::join`](crate::BridgeTask::join) was called there. Use
+    /// `bridge.spawn(fut)?.await` from async code on the bridge instead.
+    Nested,
+    /// The task was cancelled before it completed, or its runtime dropped it without running it.
+    Cancelled,
+    /// The runtime running this call stopped responding, failed its health probe and was
+    /// retired. The call was abandoned so that its caller does not wait on a stuck thread; the
+    /// next call runs on a fresh runtime.
+    Retired,
+}
+
+impl BridgeError {
+    /// Returns `true` if the deadline passed (see [`BridgeError::TimedOut`]).
+    ///
+    /// ```
+    /// assert!(loopbridge::BridgeError::TimedOut.is_timed_out());
+    /// ```
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, BridgeError::TimedOut)
+    }
+
+    /// Returns `true` if the bridge is shut down (see [`BridgeError::Shutdown`]).
+    ///
+    /// ```
+    /// assert!(loopbridge::BridgeError::Shutdown.is_shutdown());
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, BridgeError::Shutdown)
+    }
+
+    /// Returns `true` if the runtime could not be started (see [`BridgeError::Start`]).
+    ///
+    /// ```
+    /// let err = loopbridge::BridgeError::Start(std::io::Error::other("no threads"));
+    /// assert!(err.is_start());
+    /// ```
+    pub fn is_start(&self) -> bool {
+        matches!(self, BridgeError::Start(_))
+    }
+
+    /// Returns `true` for a refused nested call (see [`BridgeError::Nested`]).
+    ///
+    /// ```
+    /// assert!(loopbridge::BridgeError::Nested.is_nested());
+    /// ```
+    pub fn is_nested(&self) -> bool {
+        matches!(self, BridgeError::Nested)
+    }
+
+    /// Returns `true` if the task was cancelled (see [`BridgeError::Cancelled`]).
+    ///
+    /// ```
+    /// assert!(loopbridge::BridgeError::Cancelled.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, BridgeError::Cancelled)
+    }
+
+    /// Returns `true` if the call's runtime was retired (see [`BridgeError::Retired`]).
+    ///
+    /// ```
+    /// assert!(loopbridge::BridgeError::Retired.is_retired());
+    /// ```
+    pub fn is_retired(&self) -> bool {
+        matches!(self, BridgeError::Retired)
+    }
+}
+
+impl fmt::Display for BridgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BridgeError::TimedOut => f.write_str("bridge call timed out"),
+            BridgeError::Shutdown => f.write_str("bridge is shut down"),
+            BridgeError::Start(_) => f.write_str("failed to start the bridge runtime"),
+            BridgeError::Nested => f.write_str(
+                "blocking bridge call from the bridge's own runtime thread was refused; \
+                 await `bridge.spawn(..)` instead",
+            ),
+            BridgeError::Cancelled => f.write_str("bridge task was cancelled before it completed"),
+            BridgeError::Retired => f.write_str(
+                "bridge runtime stopped responding and was retired; the call was abandoned",
+            ),
+        }
+    }
+}
+
+impl Error for BridgeError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            BridgeError::Start(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<BridgeError> for io::Error {
+    /// Converts to an [`io::Error`], keeping a start error's original error.
+    fn from(err: BridgeError) -> io::Error {
+        let kind = match &err {
+            BridgeError::TimedOut => io::ErrorKind::TimedOut,
+            BridgeError::Start(e) => return io::Error::new(e.kind(), err),
+            BridgeError::Cancelled => io::ErrorKind::Interrupted,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, err)
+    }
+}
+
+/// Why the bridge failed a call that was in flight; cheap to copy into many result slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Abort {
+    Shutdown,
+    Retired,
+}
+
+impl From<Abort> for BridgeError {
+    fn from(abort: Abort) -> BridgeError {
+        match abort {
+            Abort::Shutdown => BridgeError::Shutdown,
+            Abort::Retired => BridgeError::Retired,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! A runtime generation: one runtime started by the factory, and the calls in flight on it.
+//!
+//! The bridge publishes one generation at a time. A generation is *closed* exactly once, when
+//! it is retired by the health check or shut down; closing fails every call still registered
+//! on it, so no caller is left waiting on a runtime that is gone or stuck.
+
+use std::{cell::Cell, fmt};
+
+use crate::{
+    error::Abort,
+    runtime::BridgeRuntime,
+    slot::Abortable,
+    sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock},
+};
+
+/// Registry shards: callers on different threads mostly take different locks.
+const SHARDS: usize = 8;
+
+pub(crate) struct Generation {
+    pub(crate) id: u64,
+    pub(crate) runtime: Box<dyn BridgeRuntime>,
+    closed: AtomicBool,
+    shards: [Mutex<Registry>; SHARDS],
+}
+
+/// The calls in flight on one shard: a slab of slots that can be failed from outside.
+#[derive(Default)]
+struct Registry {
+    entries: Vec<Option<Arc<dyn Abortable>>>,
+    free: Vec<usize>,
+}
+
+impl Generation {
+    pub(crate) fn new(id: u64, runtime: Box<dyn BridgeRuntime>) -> Generation {
+        Generation {
+            id,
+            runtime,
+            closed: AtomicBool::new(false),
+            shards: Default::default(),
+        }
+    }
+
+    /// Registers a call in flight, so that closing the generation fails it.
+    ///
+    /// Returns `None` if the generation is already closed. The check happens under the shard
+    /// lock that [`close`](Self::close) takes after setting the flag, so every registration
+    /// either sees the flag or is seen by `close`.
+    pub(crate) fn register(self: &Arc<Self>, slot: Arc<dyn Abortable>) -> Option<Registration> {
+        let shard = shard_index();
+        let mut registry = lock(&self.shards[shard]);
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        let key = match registry.free.pop() {
+            Some(key) => {
+                registry.entries[key] = Some(slot);
+                key
+            }
+            None => {
+                registry.entries.push(Some(slot));
+                registry.entries.len() - 1
+            }
+        };
+        drop(registry);
+        Some(Registration {
+            generation: self.clone(),
+            shard,
+            key,
+        })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the generation and fails every registered call with `reason`.
+    ///
+    /// Returns `true` for the one caller that closed it.
+    pub(crate) fn close(&self, reason: Abort) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        for shard in &self.shards {
+            let drained = std::mem::take(&mut *lock(shard));
+            for slot in drained.entries.into_iter().flatten() {
+                slot.abort(reason);
+            }
+        }
+        true
+    }
+
+    /// Number of calls registered right now (for `Debug`).
+    fn in_flight(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| lock(s).entries.iter().flatten().count())
+            .sum()
+    }
+}
+
+impl fmt::Debug for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Generation")
+            .field("id", &self.id)
+            .field("runtime", &self.runtime)
+            .field("closed", &self.is_closed())
+            .field("in_flight", &self.in_flight())
+            .finish()
+    }
+}
+
+/// A call's entry in its generation's registry; dropping it unregisters the call.
+pub(crate) struct Registration {
+    pub(crate) generation: Arc<Generation>,
+    shard: usize,
+    key: usize,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let removed = {
+            let mut registry = lock(&self.generation.shards[self.shard]);
+            // After `close` the registry was drained and this key is gone.
+            match registry.entries.get_mut(self.key) {
+                Some(entry @ Some(_)) => {
+                    let removed = entry.take();
+                    registry.free.push(self.key);
+                    removed
+                }
+                _ => None,
+            }
+        };
+        // Drop the slot outside the lock: dropping it may drop a value.
+        drop(removed);
+    }
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("generation", &self.generation.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which registry shard the current thread uses: threads are dealt shards round-robin.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    SHARD
+        .try_with(|shard| {
+            if shard.get() == usize::MAX {
+                shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            }
+            shard.get()
+        })
+        .unwrap_or(0)
+}

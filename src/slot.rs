@@ -1,0 +1,269 @@
+//! The result slot shared by a caller and its job, and the wrapper that turns a future into a
+//! [`Job`].
+
+use std::{
+    any::Any,
+    fmt,
+    future::{Future, poll_fn},
+    panic::{self, AssertUnwindSafe},
+    pin::{Pin, pin},
+    task::{Poll, Waker},
+};
+
+use crate::{
+    BridgeError,
+    error::Abort,
+    runtime::{BoxFuture, Job},
+    sync::{Arc, Mutex, lock},
+};
+
+/// A panic payload, as `catch_unwind` returns it.
+pub(crate) type Payload = Box<dyn Any + Send + 'static>;
+
+/// What a caller gets back from its slot.
+pub(crate) enum Outcome<T> {
+    /// The future's output.
+    Value(T),
+    /// The future panicked; re-raise this on the caller.
+    Panic(Payload),
+    /// The call failed without producing a value.
+    Failed(BridgeError),
+}
+
+impl<T> Outcome<T> {
+    /// Turns the outcome into the caller's result, re-raising a panic on this thread.
+    pub(crate) fn into_result(self) -> Result<T, BridgeError> {
+        match self {
+            Outcome::Value(value) => Ok(value),
+            Outcome::Panic(payload) => panic::resume_unwind(payload),
+            Outcome::Failed(err) => Err(err),
+        }
+    }
+}
+
+struct State<T> {
+    outcome: Option<Outcome<T>>,
+    /// Set once the outcome has been handed to the caller.
+    taken: bool,
+    /// Sticky: once set, the job drops its future on its next poll, or never polls it.
+    cancelled: bool,
+    /// Whoever waits for the outcome: a parked caller thread or an awaiting task.
+    waiter: Option<Waker>,
+    /// The job's waker, so that a cancellation can make the job drop its future.
+    task: Option<Waker>,
+}
+
+/// The rendezvous between one caller and one job.
+pub(crate) struct Slot<T> {
+    state: Mutex<State<T>>,
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Arc<Slot<T>> {
+        Arc::new(Slot {
+            state: Mutex::new(State {
+                outcome: None,
+                taken: false,
+                cancelled: false,
+                waiter: None,
+                task: None,
+            }),
+        })
+    }
+
+    /// Caller side: takes the outcome if there is one, or registers `waker` to be woken when
+    /// there is.
+    pub(crate) fn poll_take(&self, waker: &Waker) -> Poll<Outcome<T>> {
+        let mut state = lock(&self.state);
+        match state.outcome.take() {
+            Some(outcome) => {
+                state.taken = true;
+                Poll::Ready(outcome)
+            }
+            None if state.taken => Poll::Ready(Outcome::Failed(BridgeError::Cancelled)),
+            None => {
+                match &state.waiter {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => state.waiter = Some(waker.clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Returns `true` once an outcome is there to take (or was taken).
+    pub(crate) fn is_finished(&self) -> bool {
+        let state = lock(&self.state);
+        state.outcome.is_some() || state.taken
+    }
+
+    /// Caller side: gives up on the call. The job drops its future on its next poll; an
+    /// outcome that arrived meanwhile is dropped here.
+    pub(crate) fn cancel(&self) {
+        let (task, outcome) = {
+            let mut state = lock(&self.state);
+            state.cancelled = true;
+            state.taken = true;
+            state.waiter = None;
+            (state.task.take(), state.outcome.take())
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+        drop_quietly(outcome);
+    }
+
+    /// Fails the call with `err` unless it already has an outcome or was cancelled, and makes
+    /// the job drop its future.
+    pub(crate) fn fail(&self, err: BridgeError) {
+        let (waiter, task) = {
+            let mut state = lock(&self.state);
+            state.cancelled = true;
+            if state.outcome.is_none() && !state.taken {
+                state.outcome = Some(Outcome::Failed(err));
+            }
+            (state.waiter.take(), state.task.take())
+        };
+        wake(waiter);
+        wake(task);
+    }
+
+    /// Replaces a failure that has not been taken yet with a more precise one.
+    pub(crate) fn refine_failure(&self, err: BridgeError) {
+        let mut state = lock(&self.state);
+        if let Some(Outcome::Failed(_)) = state.outcome {
+            state.outcome = Some(Outcome::Failed(err));
+        }
+    }
+
+    /// Job side: stores the outcome and wakes the caller. An outcome nobody will take is
+    /// dropped here, on the job's thread.
+    fn complete(&self, outcome: Outcome<T>) {
+        let (waiter, unwanted) = {
+            let mut state = lock(&self.state);
+            if state.outcome.is_some() || state.taken || state.cancelled {
+                (None, Some(outcome))
+            } else {
+                state.outcome = Some(outcome);
+                (state.waiter.take(), None)
+            }
+        };
+        wake(waiter);
+        drop_quietly(unwanted);
+    }
+
+    /// Job side: registers the job's waker and returns `true` if the job must stop.
+    fn should_stop(&self, waker: &Waker) -> bool {
+        let mut state = lock(&self.state);
+        if state.cancelled {
+            return true;
+        }
+        match &state.task {
+            Some(w) if w.will_wake(waker) => {}
+            _ => state.task = Some(waker.clone()),
+        }
+        false
+    }
+}
+
+impl<T> fmt::Debug for Slot<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("Slot")
+            .field("finished", &(state.outcome.is_some() || state.taken))
+            .field("cancelled", &state.cancelled)
+            .finish()
+    }
+}
+
+/// A type-erased slot the bridge can fail from outside, on retirement or shutdown.
+pub(crate) trait Abortable: Send + Sync {
+    fn abort(&self, reason: Abort);
+}
+
+impl<T: Send> Abortable for Slot<T> {
+    fn abort(&self, reason: Abort) {
+        self.fail(reason.into());
+    }
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// Drops `value`, swallowing a panic from its `Drop`: nobody is there to receive it, and it
+/// must not unwind into a runtime or a caller that is giving up.
+fn drop_quietly<T>(value: T) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// Wraps `future` into a [`Job`] that reports to `slot`.
+///
+/// With a `timer`, the job fails with [`BridgeError::TimedOut`] when the timer fires first,
+/// and drops the future right there on the runtime.
+pub(crate) fn job<F>(future: F, slot: Arc<Slot<F::Output>>, timer: Option<BoxFuture>) -> Job
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Job::new(Box::pin(async move {
+        let mut timer = timer;
+        let mut guard = JobGuard {
+            future: pin!(Some(future)),
+            slot: &slot,
+            done: false,
+        };
+        let outcome = poll_fn(|cx| {
+            if guard.slot.should_stop(cx.waker()) {
+                return Poll::Ready(None);
+            }
+            let Some(future) = guard.future.as_mut().as_pin_mut() else {
+                return Poll::Ready(None);
+            };
+            match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
+                Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
+                Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                    Some(Poll::Ready(())) => {
+                        Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut)))
+                    }
+                    _ => Poll::Pending,
+                },
+            }
+        })
+        .await;
+        drop(timer);
+        // Drop the future here, on the runtime, before the caller hears of the outcome. A
+        // panic in its `Drop` counts as the future's panic unless it already panicked.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| guard.future.set(None)));
+        let outcome = match (outcome, dropped) {
+            (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
+            (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
+            (outcome, _) => outcome,
+        };
+        guard.done = true;
+        if let Some(outcome) = outcome {
+            slot.complete(outcome);
+        }
+    }))
+}
+
+/// Owns the pinned future inside a job. If the job is dropped before it completes (its
+/// runtime stopped), this drops the future without letting a panic unwind into the runtime,
+/// and tells the caller the call was cancelled.
+struct JobGuard<'a, F: Future> {
+    future: Pin<&'a mut Option<F>>,
+    slot: &'a Slot<F::Output>,
+    done: bool,
+}
+
+impl<F: Future> Drop for JobGuard<'_, F> {
+    fn drop(&mut self) {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| self.future.set(None)));
+        if !self.done {
+            self.slot.fail(BridgeError::Cancelled);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! [`SmolRuntime`]: the default adapter, persistent async-executor threads driven by async-io.
+
+use std::{
+    cell::Cell,
+    fmt, io,
+    panic::{self, AssertUnwindSafe},
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
+};
+
+use async_executor::Executor;
+use event_listener::{Event, Listener};
+
+use crate::{
+    runtime::{BoxFuture, BridgeRuntime, Job},
+    sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, Weak, lock},
+};
+
+thread_local! {
+    /// On a `SmolRuntime` thread: the id of its runtime.
+    static RUNTIME_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The default [`BridgeRuntime`]: an [`async_executor::Executor`] run by one or more
+/// persistent threads named `loopbridge-smol-N`, each driving the [`async_io`] reactor while
+/// it waits, so `async_io::Timer` and `async_io::Async` sockets work in bridged futures.
+///
+/// A `SmolRuntime` value is a handle: dropping it tells the threads to stop and does not wait
+/// for them. Each thread exits once it is free; the last one to exit drops the executor and
+/// with it every task that was still pending, on that thread.
+///
+/// # Examples
+///
+/// ```
+/// use loopbridge::{Bridge, SmolRuntime};
+///
+/// let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
+/// assert_eq!(bridge.call(async { 1 })?, 1);
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+pub struct SmolRuntime {
+    shared: Arc<Shared>,
+    /// Only the runtime's threads own the executor, so that the last one to exit drops it.
+    executor: Weak<Executor<'static>>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Shared {
+    id: u64,
+    threads: usize,
+    stopping: AtomicBool,
+    stop: async_channel::Sender<()>,
+    exited: AtomicUsize,
+    on_exit: Event,
+}
+
+/// Configures a [`SmolRuntime`]; from [`SmolRuntime::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use loopbridge::{Bridge, SmolRuntime};
+///
+/// let bridge = Bridge::with_runtime(|| SmolRuntime::builder().threads(2).stack_size(1 << 20).start());
+/// assert_eq!(bridge.call(async { 3 })?, 3);
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until `.start()` is called"]
+pub struct SmolBuilder {
+    threads: usize,
+    stack_size: Option<usize>,
+}
+
+impl SmolBuilder {
+    /// Sets the number of executor threads (default 1; at least 1).
+    pub fn threads(mut self, threads: usize) -> SmolBuilder {
+        self.threads = threads;
+        self
+    }
+
+    /// Sets the stack size of each executor thread, in bytes (default: the standard library's).
+    pub fn stack_size(mut self, bytes: usize) -> SmolBuilder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the threads.
+    ///
+    /// # Errors
+    ///
+    /// An [`io::ErrorKind::InvalidInput`] error for zero threads, or the error of a thread that
+    /// could not be spawned. On error every thread already started has been stopped and
+    /// joined: nothing is left behind.
+    pub fn start(self) -> io::Result<SmolRuntime> {
+        if self.threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "SmolRuntime needs at least one executor thread; use SmolRuntime::start() \
+                 for one or SmolRuntime::with_threads(n) with n >= 1",
+            ));
+        }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let (stop, stopped) = async_channel::bounded(1);
+        let shared = Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            threads: self.threads,
+            stopping: AtomicBool::new(false),
+            stop,
+            exited: AtomicUsize::new(0),
+            on_exit: Event::new(),
+        });
+        let executor = Arc::new(Executor::new());
+        let mut handles = Vec::with_capacity(self.threads);
+        for index in 0..self.threads {
+            let mut builder = thread::Builder::new().name(format!("loopbridge-smol-{index}"));
+            if let Some(bytes) = self.stack_size {
+                builder = builder.stack_size(bytes);
+            }
+            let thread_shared = shared.clone();
+            let thread_executor = executor.clone();
+            let thread_stopped = stopped.clone();
+            let spawned =
+                builder.spawn(move || run(thread_shared, thread_executor, thread_stopped));
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(err) => {
+                    shared.begin_stop();
+                    for handle in handles {
+                        let _ = handle.join();
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(SmolRuntime {
+            shared,
+            executor: Arc::downgrade(&executor),
+            handles: Mutex::new(handles),
+        })
+    }
+}
+
+impl SmolRuntime {
+    /// Starts a runtime with one executor thread. This is the default runtime of
+    /// [`Bridge::new`](crate::Bridge::new).
+    ///
+    /// # Errors
+    ///
+    /// The error of the thread spawn, if it failed.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::with_runtime(loopbridge::SmolRuntime::start);
+    /// # drop(bridge);
+    /// ```
+    pub fn start() -> io::Result<SmolRuntime> {
+        SmolRuntime::builder().start()
+    }
+
+    /// Starts a runtime with `threads` executor threads.
+    ///
+    /// # Errors
+    ///
+    /// An [`io::ErrorKind::InvalidInput`] error if `threads` is zero; the error of a thread
+    /// spawn that failed (every thread already started is then stopped and joined).
+    ///
+    /// ```
+    /// use loopbridge::SmolRuntime;
+    ///
+    /// assert_eq!(SmolRuntime::with_threads(2)?.threads(), 2);
+    /// assert_eq!(SmolRuntime::with_threads(0).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_threads(threads: usize) -> io::Result<SmolRuntime> {
+        SmolRuntime::builder().threads(threads).start()
+    }
+
+    /// A [`SmolBuilder`] with one thread and the default stack size.
+    ///
+    /// ```
+    /// let runtime = loopbridge::SmolRuntime::builder().threads(3).start()?;
+    /// assert_eq!(runtime.threads(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> SmolBuilder {
+        SmolBuilder {
+            threads: 1,
+            stack_size: None,
+        }
+    }
+
+    /// The number of executor threads.
+    ///
+    /// ```
+    /// assert_eq!(loopbridge::SmolRuntime::start()?.threads(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn threads(&self) -> usize {
+        self.shared.threads
+    }
+}
+
+/// The body of each executor thread.
+fn run(
+    shared: Arc<Shared>,
+    executor: Arc<Executor<'static>>,
+    stopped: async_channel::Receiver<()>,
+) {
+    RUNTIME_ID.with(|id| id.set(shared.id));
+    // Declared first, so it runs last: after the executor (and the tasks it held) is dropped.
+    let _exit = OnExit(&shared);
+    loop {
+        let stopped = stopped.clone();
+        let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+            async_io::block_on(executor.run(async move {
+                // Completes when the sender is closed by `begin_stop`.
+                let _ = stopped.recv().await;
+            }))
+        }));
+        // Jobs catch their own panics; anything else that unwinds here must not end the
+        // thread while the runtime is meant to run.
+        if ran.is_ok() || shared.stopping.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    drop(executor);
+}
+
+struct OnExit<'a>(&'a Shared);
+
+impl Drop for OnExit<'_> {
+    fn drop(&mut self) {
+        self.0.exited.fetch_add(1, Ordering::AcqRel);
+        self.0.on_exit.notify(usize::MAX);
+    }
+}
+
+impl Shared {
+    fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.stop.close();
+    }
+
+    fn all_exited(&self) -> bool {
+        self.exited.load(Ordering::Acquire) == self.threads
+    }
+}
+
+impl BridgeRuntime for SmolRuntime {
+    fn spawn(&self, job: Job) -> Result<(), Job> {
+        if self.shared.stopping.load(Ordering::Acquire) {
+            return Err(job);
+        }
+        match self.executor.upgrade() {
+            Some(executor) => {
+                executor.spawn(job).detach();
+                Ok(())
+            }
+            None => Err(job),
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture {
+        Box::pin(async move {
+            async_io::Timer::after(duration).await;
+        })
+    }
+
+    fn is_runtime_thread(&self) -> bool {
+        RUNTIME_ID.with(Cell::get) == self.shared.id
+    }
+
+    fn block_on_one_off(&self, job: Job) -> io::Result<()> {
+        async_io::block_on(job);
+        Ok(())
+    }
+
+    fn shutdown(&self, grace: Duration) -> bool {
+        self.shared.begin_stop();
+        if self.is_runtime_thread() {
+            return false;
+        }
+        let deadline = Instant::now().checked_add(grace);
+        while !self.shared.all_exited() {
+            let listener = self.shared.on_exit.listen();
+            if self.shared.all_exited() {
+                break;
+            }
+            let woke = match deadline {
+                Some(deadline) => listener.wait_deadline(deadline).is_some(),
+                None => {
+                    listener.wait();
+                    true
+                }
+            };
+            if !woke && !self.shared.all_exited() {
+                return false;
+            }
+        }
+        // Every thread has run its last line; joining only reaps it.
+        for handle in lock(&self.handles).drain(..) {
+            let _ = handle.join();
+        }
+        true
+    }
+}
+
+impl Drop for SmolRuntime {
+    fn drop(&mut self) {
+        // Never joins: the last reference may be dropped on any thread, even a runtime one.
+        self.shared.begin_stop();
+    }
+}
+
+impl fmt::Debug for SmolRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmolRuntime")
+            .field("id", &self.shared.id)
+            .field("threads", &self.shared.threads)
+            .field("stopping", &self.shared.stopping.load(Ordering::Relaxed))
+            .field("exited", &self.shared.exited.load(Ordering::Relaxed))
+            .finish()
+    }
+}

@@ -1,0 +1,237 @@
+//! [`BridgeTask`]: the handle to a future spawned on a bridge.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use crate::{
+    BridgeError,
+    bridge::{self, Inner},
+    generation::Registration,
+    slot::{Outcome, Slot},
+    stats::Counters,
+    sync::{Arc, Weak},
+    wait::wait,
+};
+
+/// A future spawned on a [`Bridge`](crate::Bridge), from [`Bridge::spawn`](crate::Bridge::spawn).
+///
+/// Wait for its result by blocking ([`join`](BridgeTask::join),
+/// [`join_timeout`](BridgeTask::join_timeout)) or by awaiting it from any async runtime: the
+/// task runs on the bridge's runtime either way, so awaiting it from a smol or tokio
+/// application needs no runtime context of the bridge's kind.
+///
+/// **Dropping a `BridgeTask` cancels the future** (it is dropped on its runtime), as with
+/// smol's tasks; call [`detach`](BridgeTask::detach) to let it run to completion unobserved.
+///
+/// # Panics
+///
+/// A panic inside the future is re-raised on the thread that joins or awaits the task.
+///
+/// # Examples
+///
+/// ```
+/// let bridge = loopbridge::Bridge::new();
+/// let task = bridge.spawn(async { 2 + 2 })?;
+/// assert_eq!(task.join()?, 4);
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+#[must_use = "dropping a BridgeTask cancels it; join it, await it, or call `.detach()`"]
+pub struct BridgeTask<T> {
+    slot: Arc<Slot<T>>,
+    registration: Option<Registration>,
+    bridge: Weak<Inner>,
+    bridge_id: u64,
+    stats: Arc<Counters>,
+    /// Set once the outcome was taken or the task was detached: nothing to cancel on drop.
+    done: bool,
+}
+
+impl<T> BridgeTask<T> {
+    pub(crate) fn new(
+        slot: Arc<Slot<T>>,
+        registration: Registration,
+        bridge: Weak<Inner>,
+        bridge_id: u64,
+        stats: Arc<Counters>,
+    ) -> BridgeTask<T> {
+        BridgeTask {
+            slot,
+            registration: Some(registration),
+            bridge,
+            bridge_id,
+            stats,
+            done: false,
+        }
+    }
+
+    /// Blocks the current thread until the task completes, and returns its output.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Shutdown`] if the bridge shut down first, [`BridgeError::Retired`] if its
+    /// runtime was retired, [`BridgeError::TimedOut`] if it was spawned with
+    /// [`spawn_timeout`](crate::Bridge::spawn_timeout) and its deadline passed, and
+    /// [`BridgeError::Nested`] (cancelling the task) if called from the bridge's own runtime,
+    /// where waiting would block the runtime on itself: `.await` the task there instead.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from the task's future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn(async { "joined" })?;
+    /// assert_eq!(task.join()?, "joined");
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn join(self) -> Result<T, BridgeError> {
+        self.join_deadline(None)
+    }
+
+    /// Like [`join`](BridgeTask::join), but gives up at `timeout`: the task is then cancelled,
+    /// the runtime is probed as after a timed-out [`call_timeout`](crate::Bridge::call_timeout),
+    /// and [`BridgeError::TimedOut`] is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::TimedOut`], and everything [`join`](BridgeTask::join) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from the task's future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn(futures_lite::future::pending::<()>())?;
+    /// assert!(task.join_timeout(Duration::from_millis(10)).unwrap_err().is_timed_out());
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<T, BridgeError> {
+        // An `Instant` overflow means a deadline too far to matter: wait without one.
+        self.join_deadline(Instant::now().checked_add(timeout))
+    }
+
+    fn join_deadline(mut self, deadline: Option<Instant>) -> Result<T, BridgeError> {
+        let registration = self.registration.as_ref().expect("registered until done");
+        if bridge::is_nested(self.bridge_id, &registration.generation) {
+            return Err(BridgeError::Nested);
+        }
+        match wait(&self.slot, deadline) {
+            Some(outcome) => self.finish(outcome),
+            None => {
+                let generation = registration.generation.clone();
+                self.cancel_now();
+                Counters::bump(&self.stats.timeouts);
+                if let Some(inner) = self.bridge.upgrade() {
+                    inner.check_health(&generation);
+                }
+                Err(BridgeError::TimedOut)
+            }
+        }
+    }
+
+    /// Cancels the task: its future is dropped on the runtime (or never polled, if it had not
+    /// started). Dropping the task does the same.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn(futures_lite::future::pending::<()>())?;
+    /// task.cancel();
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn cancel(mut self) {
+        self.cancel_now();
+    }
+
+    /// Lets the task run to completion without anyone waiting for it. Its output is dropped
+    /// on the runtime. A shutdown still cancels it.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// bridge.spawn(async move { tx.send(1).unwrap() })?.detach();
+    /// assert_eq!(rx.recv().unwrap(), 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn detach(mut self) {
+        self.done = true;
+    }
+
+    /// Returns `true` once the task has an outcome to collect (it completed, panicked or
+    /// failed), so that [`join`](BridgeTask::join) will not block.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn(async {})?;
+    /// while !task.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// task.join()?;
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.slot.is_finished()
+    }
+
+    fn cancel_now(&mut self) {
+        if !self.done {
+            self.done = true;
+            self.slot.cancel();
+        }
+        self.registration = None;
+    }
+
+    fn finish(&mut self, outcome: Outcome<T>) -> Result<T, BridgeError> {
+        self.done = true;
+        self.registration = None;
+        self.stats.observe(&outcome);
+        outcome.into_result()
+    }
+}
+
+impl<T> Future for BridgeTask<T> {
+    type Output = Result<T, BridgeError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        assert!(
+            !self.done,
+            "loopbridge: `BridgeTask` polled after it completed or was detached"
+        );
+        match self.slot.poll_take(cx.waker()) {
+            Poll::Ready(outcome) => Poll::Ready(self.finish(outcome)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for BridgeTask<T> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.slot.cancel();
+        }
+    }
+}
+
+impl<T> fmt::Debug for BridgeTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BridgeTask")
+            .field("bridge", &self.bridge_id)
+            .field(
+                "generation",
+                &self.registration.as_ref().map(|r| r.generation.id),
+            )
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,61 @@
+//! Blocking on a result slot from a synchronous caller, with an optional deadline.
+
+use std::{
+    task::{Poll, Wake, Waker},
+    thread::{self, Thread},
+    time::Instant,
+};
+
+use crate::{
+    slot::{Outcome, Slot},
+    sync::Arc,
+};
+
+/// Wakes a parked caller thread.
+struct Unparker(Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+thread_local! {
+    /// One waker per caller thread, made on its first blocking call and reused after.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
+}
+
+fn thread_waker() -> Waker {
+    THREAD_WAKER
+        .try_with(Waker::clone)
+        // During thread-local destruction: make a fresh one.
+        .unwrap_or_else(|_| Waker::from(Arc::new(Unparker(thread::current()))))
+}
+
+/// Parks the current thread until `slot` has an outcome, or until `deadline`.
+///
+/// Returns `None` if the deadline passed first; the slot is left as it was, for the caller to
+/// cancel. The thread's park token may be consumed by someone else's `unpark`, so every wake
+/// re-checks the slot and spurious wakes are harmless.
+pub(crate) fn wait<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>> {
+    let waker = thread_waker();
+    loop {
+        if let Poll::Ready(outcome) = slot.poll_take(&waker) {
+            return Some(outcome);
+        }
+        match deadline {
+            None => thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return None;
+                }
+                thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}
