@@ -272,6 +272,8 @@ enum State {
 thread_local! {
     /// On a one-off thread serving a nested call: the id of the bridge it serves.
     static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
+    /// While a runtime factory runs: the id of the bridge it is starting.
+    static STARTING: Cell<u64> = const { Cell::new(0) };
 }
 
 impl Bridge {
@@ -642,13 +644,24 @@ impl Inner {
 
     /// Starts and publishes a generation. Nothing is published unless the factory succeeded.
     fn start(&self) -> Result<Arc<Generation>, BridgeError> {
+        if STARTING.with(Cell::get) == self.id {
+            // Waiting for ourselves would deadlock on `start_lock`.
+            return Err(BridgeError::Start(io::Error::other(
+                "the runtime factory called into the bridge it is starting; \
+                 the factory must not use its own bridge",
+            )));
+        }
         let _starting = lock(&self.start_lock);
         match &*read(&self.state) {
             State::Running(generation) => return Ok(generation.clone()),
             State::ShutDown(_) => return Err(BridgeError::Shutdown),
             State::Idle => {}
         }
-        let runtime = (self.factory)().map_err(BridgeError::Start)?;
+        let runtime = {
+            let previous = STARTING.with(|id| id.replace(self.id));
+            let _restore = CallOnDrop(move || STARTING.with(|id| id.set(previous)));
+            (self.factory)().map_err(BridgeError::Start)?
+        };
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let generation = Arc::new(Generation::new(id, runtime));
         let mut state = write(&self.state);
@@ -799,6 +812,15 @@ impl Inner {
         };
         generation.close(Abort::Shutdown);
         generation.runtime.shutdown(grace)
+    }
+}
+
+/// Runs a closure when dropped, on every exit path, unwinding included.
+struct CallOnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for CallOnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }
 

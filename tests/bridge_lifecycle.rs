@@ -115,6 +115,36 @@ fn zero_threads_is_a_clear_start_error() {
     }
 }
 
+#[test]
+fn a_factory_that_calls_its_own_bridge_gets_an_error_not_a_deadlock() {
+    let _serial = exclusive();
+    bounded(|| {
+        let slot: Arc<Mutex<Option<Bridge>>> = Arc::default();
+        let seen = slot.clone();
+        let bridge = Bridge::with_runtime(move || {
+            let own = seen
+                .lock()
+                .unwrap()
+                .clone()
+                .expect("set before the first call");
+            match own.call(async {}) {
+                Err(BridgeError::Start(e)) => Err(e),
+                other => panic!("expected a start error from the re-entrant call, got {other:?}"),
+            }
+            .and_then(|()| SmolRuntime::start())
+        });
+        *slot.lock().unwrap() = Some(bridge.clone());
+        let err = bridge.call(async {}).unwrap_err();
+        assert!(err.is_start());
+        let msg = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            msg.contains("factory called into the bridge it is starting"),
+            "{msg}"
+        );
+        slot.lock().unwrap().take();
+    });
+}
+
 // ===== 8. Shutdown =====
 
 #[test]
@@ -150,6 +180,18 @@ fn after_shutdown_every_entry_point_fails_for_every_clone() {
             1,
             "no runtime is started after shutdown"
         );
+    });
+}
+
+#[test]
+fn shutdown_joins_every_thread_of_a_multi_thread_runtime() {
+    let _serial = exclusive();
+    bounded(|| {
+        let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(3));
+        bridge.call(async {}).unwrap();
+        assert_eq!(bridge_threads(), 3);
+        assert!(bridge.shutdown_timeout(PATIENCE));
+        assert!(eventually(|| bridge_threads() == 0));
     });
 }
 
