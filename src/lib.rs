@@ -63,6 +63,8 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod bridge;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod generation;
 mod runtime;

@@ -1,0 +1,210 @@
+//! Test helpers the suite uses, public so adapter tests can use them too: a hang guard, drop
+//! signals, a latch that wedges a runtime thread, and Linux thread and descriptor counts.
+
+use std::{
+    fs,
+    sync::{Arc, Condvar, Mutex, PoisonError, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// How long a check waits for something that should happen at once. Generous, so a loaded
+/// 2-core machine never flakes; a hang still fails instead of hanging CI.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A short deadline for calls that are meant to time out.
+pub const SHORT: Duration = Duration::from_millis(50);
+
+/// Runs `f` on its own thread and ends the whole process with exit code 101 if it has not
+/// returned within [`PATIENCE`]: a deadlock must fail the test run, not hang it. A panic in
+/// `f` is re-raised on the caller.
+///
+/// ```
+/// use loopbridge::conformance::support::bounded;
+/// assert_eq!(bounded("quick", || 1 + 1), 2);
+/// ```
+pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    bounded_for(what, PATIENCE, f)
+}
+
+/// [`bounded`] with an explicit bound.
+///
+/// ```
+/// use std::time::Duration;
+/// use loopbridge::conformance::support::bounded_for;
+/// assert_eq!(bounded_for("quick", Duration::from_secs(5), || 3), 3);
+/// ```
+pub fn bounded_for<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name("test-bounded".into())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(());
+            result
+        })
+        .expect("spawn the bounded test thread");
+    if rx.recv_timeout(limit).is_err() {
+        eprintln!("`{what}` did not finish within {limit:?}: a deadlock or a hang; exiting");
+        std::process::exit(101);
+    }
+    match worker
+        .join()
+        .expect("the bounded thread catches its panics")
+    {
+        Ok(value) => value,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+/// Sends the name of the dropping thread on its channel when dropped.
+///
+/// ```
+/// use loopbridge::conformance::support::DropSignal;
+/// let (signal, dropped) = DropSignal::new();
+/// drop(signal);
+/// assert!(dropped.recv().is_ok());
+/// ```
+#[derive(Debug)]
+pub struct DropSignal(Option<mpsc::Sender<String>>);
+
+impl DropSignal {
+    /// A signal and the receiver it reports to.
+    pub fn new() -> (DropSignal, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel();
+        (DropSignal(Some(tx)), rx)
+    }
+}
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(thread_name());
+        }
+    }
+}
+
+/// A future that never completes and holds `guard`, so its drop is observable.
+///
+/// ```
+/// use loopbridge::conformance::support::{pending_with, DropSignal};
+/// let (signal, dropped) = DropSignal::new();
+/// drop(pending_with(signal));
+/// assert!(dropped.recv().is_ok());
+/// ```
+pub async fn pending_with(guard: DropSignal) {
+    let _guard = guard;
+    futures_lite::future::pending::<()>().await
+}
+
+/// The current thread's name, or `<unnamed>`.
+///
+/// ```
+/// let name = std::thread::Builder::new()
+///     .name("x".into())
+///     .spawn(loopbridge::conformance::support::thread_name)?
+///     .join()
+///     .unwrap();
+/// assert_eq!(name, "x");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn thread_name() -> String {
+    thread::current().name().unwrap_or("<unnamed>").to_owned()
+}
+
+/// Polls `check` every 10 ms until it returns `true` or [`PATIENCE`] passes; returns its last
+/// answer.
+///
+/// ```
+/// assert!(loopbridge::conformance::support::eventually(|| true));
+/// ```
+pub fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A gate that blocks threads synchronously until released, for wedging runtime threads.
+///
+/// A waiter gives up after [`PATIENCE`], so a test that forgets to release cannot leave a
+/// thread stuck forever.
+///
+/// ```
+/// use loopbridge::conformance::support::Latch;
+/// let latch = Latch::new();
+/// latch.release();
+/// latch.wait(); // returns at once
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Latch(Arc<(Mutex<bool>, Condvar)>);
+
+impl Latch {
+    /// A closed latch.
+    pub fn new() -> Latch {
+        Latch::default()
+    }
+
+    /// Opens the latch for every waiter, now and later.
+    pub fn release(&self) {
+        *self.0.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.1.notify_all();
+    }
+
+    /// Blocks the current thread until the latch opens (or [`PATIENCE`] passes).
+    pub fn wait(&self) {
+        let guard = self.0.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self.0.1.wait_timeout_while(guard, PATIENCE, |open| !*open);
+    }
+}
+
+/// Names of this process's threads, from `/proc/self/task/*/comm` (Linux; empty elsewhere).
+/// The OS keeps the first 15 bytes of each name.
+///
+/// ```
+/// let names = loopbridge::conformance::support::thread_names();
+/// # let _ = names;
+/// ```
+pub fn thread_names() -> Vec<String> {
+    let mut names = Vec::new();
+    if let Ok(tasks) = fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(comm) = fs::read_to_string(task.path().join("comm")) {
+                names.push(comm.trim().to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// How many of this process's threads are bridge threads (named `loopbridge-…`).
+///
+/// ```
+/// assert_eq!(loopbridge::conformance::support::bridge_threads(), 0);
+/// ```
+pub fn bridge_threads() -> usize {
+    thread_names()
+        .iter()
+        .filter(|name| name.starts_with("loopbridge-"))
+        .count()
+}
+
+/// How many file descriptors this process has open (Linux; 0 elsewhere).
+///
+/// ```
+/// let fds = loopbridge::conformance::support::open_fds();
+/// # let _ = fds;
+/// ```
+pub fn open_fds() -> usize {
+    fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
+}

@@ -1,0 +1,9 @@
+//! The conformance suite on the default adapter, with one thread and with three.
+
+use loopbridge::{SmolRuntime, conformance::Suite};
+
+loopbridge::conformance_suite!(smol_one_thread, Suite::new(SmolRuntime::start));
+loopbridge::conformance_suite!(
+    smol_three_threads,
+    Suite::new(|| SmolRuntime::with_threads(3)).threads(3)
+);

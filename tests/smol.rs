@@ -1,0 +1,179 @@
+//! What is particular to the default adapter: its named threads, async-io resources that
+//! live across calls, its multi-thread probe, and bridge settings checked on it.
+
+use std::{
+    collections::HashSet,
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    thread,
+    time::Duration,
+};
+
+use async_io::{Async, Timer};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use loopbridge::{
+    Bridge, SmolRuntime,
+    conformance::support::{Latch, PATIENCE, SHORT, bounded, thread_name},
+};
+
+#[test]
+fn calls_run_on_the_named_executor_thread() {
+    bounded("calls_run_on_the_named_executor_thread", || {
+        let bridge = Bridge::new();
+        let ids: HashSet<_> = (0..50)
+            .map(|_| bridge.call(async { thread::current().id() }).unwrap())
+            .collect();
+        assert_eq!(ids.len(), 1, "one executor thread serves every call");
+        assert_eq!(
+            bridge.call(async { thread_name() }).unwrap(),
+            "loopbridge-smol-0"
+        );
+    });
+}
+
+#[test]
+fn a_socket_and_a_timer_made_in_one_call_serve_the_next() {
+    bounded(
+        "a_socket_and_a_timer_made_in_one_call_serve_the_next",
+        || {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = thread::spawn(move || {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 5];
+                for _ in 0..3 {
+                    conn.read_exact(&mut buf).unwrap();
+                    conn.write_all(&buf).unwrap();
+                }
+            });
+
+            let bridge = Bridge::new();
+            let mut stream = bridge
+                .call(async move { Async::<TcpStream>::connect(addr).await })
+                .unwrap()
+                .unwrap();
+            // Deliberately returned unawaited: created in this call, awaited in a later one.
+            #[allow(clippy::async_yields_async)]
+            let timer = bridge
+                .call(async { Timer::after(Duration::from_millis(20)) })
+                .unwrap();
+            for round in 0..3u8 {
+                stream = bridge
+                    .call(async move {
+                        let msg = [b'a' + round; 5];
+                        stream.write_all(&msg).await.unwrap();
+                        let mut back = [0u8; 5];
+                        stream.read_exact(&mut back).await.unwrap();
+                        assert_eq!(back, msg);
+                        stream
+                    })
+                    .unwrap();
+            }
+            bridge.call(timer).unwrap();
+            server.join().unwrap();
+            assert_eq!(bridge.stats().started, 1);
+        },
+    );
+}
+
+#[test]
+fn a_smol_task_can_be_awaited_from_tokio() {
+    bounded("a_smol_task_can_be_awaited_from_tokio", || {
+        let bridge = Bridge::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ran_on = rt.block_on(async {
+            // Needs the async-io reactor, which the bridge drives, not tokio.
+            bridge
+                .spawn(async {
+                    Timer::after(Duration::from_millis(5)).await;
+                    thread_name()
+                })
+                .unwrap()
+                .await
+                .unwrap()
+        });
+        assert!(ran_on.starts_with("loopbridge-smol"), "ran on {ran_on}");
+    });
+}
+
+#[test]
+fn a_runtime_with_a_free_thread_passes_its_probe() {
+    bounded("a_runtime_with_a_free_thread_passes_its_probe", || {
+        let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
+        let latch = Latch::new();
+        let blocker = latch.clone();
+        // One of two threads is blocked: the runtime can still run the probe.
+        let err = bridge
+            .call_timeout(async move { blocker.wait() }, SHORT)
+            .unwrap_err();
+        assert!(err.is_timed_out());
+        assert_eq!(bridge.stats().retired, 0);
+        latch.release();
+        assert_eq!(bridge.call(async { 2 }).unwrap(), 2);
+        assert_eq!(bridge.stats().started, 1);
+    });
+}
+
+#[test]
+fn nested_calls_are_detected_on_every_executor_thread() {
+    bounded("nested_calls_are_detected_on_every_executor_thread", || {
+        let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let inner = bridge.clone();
+                bridge
+                    .spawn(async move { inner.call(async move { (i, thread_name()) }).unwrap() })
+                    .unwrap()
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.join().unwrap(), (i, "loopbridge-nested".to_owned()));
+        }
+        assert_eq!(bridge.stats().nested, 8);
+    });
+}
+
+#[test]
+fn the_probe_timeout_is_configurable() {
+    bounded("the_probe_timeout_is_configurable", || {
+        // Wedged until released after the call returned: retired under a short probe.
+        let bridge = Bridge::builder()
+            .probe_timeout(Duration::from_millis(100))
+            .build();
+        let latch = Latch::new();
+        let blocker = latch.clone();
+        let err = bridge
+            .call_timeout(async move { blocker.wait() }, SHORT)
+            .unwrap_err();
+        assert!(err.is_timed_out());
+        assert_eq!(bridge.stats().retired, 1);
+        latch.release();
+
+        // Released 200 ms into the wait: a long probe sees the runtime recover and keeps it.
+        let bridge = Bridge::builder().probe_timeout(PATIENCE).build();
+        let latch = Latch::new();
+        let blocker = latch.clone();
+        let releaser = {
+            let latch = latch.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(200));
+                latch.release();
+            })
+        };
+        let err = bridge
+            .call_timeout(async move { blocker.wait() }, SHORT)
+            .unwrap_err();
+        assert!(err.is_timed_out());
+        assert_eq!(bridge.stats().retired, 0);
+        releaser.join().unwrap();
+    });
+}
+
+#[test]
+#[should_panic(expected = "the probe timeout must be greater than zero")]
+fn a_zero_probe_timeout_is_refused() {
+    let _ = Bridge::builder().probe_timeout(Duration::ZERO);
+}
