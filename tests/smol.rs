@@ -77,29 +77,6 @@ fn a_socket_and_a_timer_made_in_one_call_serve_the_next() {
 }
 
 #[test]
-fn a_smol_task_can_be_awaited_from_tokio() {
-    bounded("a_smol_task_can_be_awaited_from_tokio", || {
-        let bridge = Bridge::new();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let ran_on = rt.block_on(async {
-            // Needs the async-io reactor, which the bridge drives, not tokio.
-            bridge
-                .spawn(async {
-                    Timer::after(Duration::from_millis(5)).await;
-                    thread_name()
-                })
-                .unwrap()
-                .await
-                .unwrap()
-        });
-        assert!(ran_on.starts_with("loopbridge-smol"), "ran on {ran_on}");
-    });
-}
-
-#[test]
 fn a_runtime_with_a_free_thread_passes_its_probe() {
     bounded("a_runtime_with_a_free_thread_passes_its_probe", || {
         let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));

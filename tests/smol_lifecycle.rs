@@ -5,7 +5,7 @@
 use std::{
     io,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
         mpsc,
     },
@@ -17,31 +17,15 @@ use loopbridge::{
     Bridge, BridgeError, SmolRuntime,
     conformance::support::{
         DropSignal, Latch, PATIENCE, bounded, bridge_threads, eventually, open_fds, pending_with,
+        serial,
     },
 };
-
-/// Serializes the tests of this binary and checks each starts with no bridge thread alive.
-fn exclusive() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    // async-io's reactor thread and its descriptors are global and permanent: start them
-    // before anyone takes a baseline.
-    let warm = Bridge::new();
-    warm.call(async_io::Timer::after(Duration::from_millis(1)))
-        .unwrap();
-    warm.shutdown();
-    assert!(
-        eventually(|| bridge_threads() == 0),
-        "a previous test leaked bridge threads"
-    );
-    guard
-}
 
 // ===== 6. Startup failure =====
 
 #[test]
 fn a_failing_factory_leaves_nothing_behind_and_the_next_call_retries() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded(
         "a_failing_factory_leaves_nothing_behind_and_the_next_call_retries",
         || {
@@ -86,7 +70,7 @@ fn a_failing_factory_leaves_nothing_behind_and_the_next_call_retries() {
 
 #[test]
 fn a_thread_that_cannot_start_is_a_start_error() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded("a_thread_that_cannot_start_is_a_start_error", || {
         // No machine can map a 64 TiB stack: the spawn itself fails.
         let bridge = Bridge::with_runtime(|| {
@@ -104,7 +88,7 @@ fn a_thread_that_cannot_start_is_a_start_error() {
 
 #[test]
 fn zero_threads_is_a_clear_start_error() {
-    let _serial = exclusive();
+    let _serial = serial();
     let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(0));
     match bridge.call(async {}).unwrap_err() {
         BridgeError::Start(e) => {
@@ -120,7 +104,7 @@ fn zero_threads_is_a_clear_start_error() {
 
 #[test]
 fn a_factory_that_calls_its_own_bridge_gets_an_error_not_a_deadlock() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded(
         "a_factory_that_calls_its_own_bridge_gets_an_error_not_a_deadlock",
         || {
@@ -157,7 +141,7 @@ fn a_factory_that_calls_its_own_bridge_gets_an_error_not_a_deadlock() {
 
 #[test]
 fn shutdown_joins_every_thread_of_a_multi_thread_runtime() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded(
         "shutdown_joins_every_thread_of_a_multi_thread_runtime",
         || {
@@ -172,7 +156,7 @@ fn shutdown_joins_every_thread_of_a_multi_thread_runtime() {
 
 #[test]
 fn shutdown_of_a_stuck_runtime_returns_within_its_grace() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded(
         "shutdown_of_a_stuck_runtime_returns_within_its_grace",
         || {
@@ -208,7 +192,7 @@ fn shutdown_of_a_stuck_runtime_returns_within_its_grace() {
 
 #[test]
 fn shutdown_from_the_bridge_itself_schedules_the_stop() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded("shutdown_from_the_bridge_itself_schedules_the_stop", || {
         let bridge = Bridge::new();
         let inner = bridge.clone();
@@ -232,7 +216,7 @@ fn shutdown_from_the_bridge_itself_schedules_the_stop() {
 
 #[test]
 fn dropping_the_last_clone_shuts_down() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded("dropping_the_last_clone_shuts_down", || {
         let bridge = Bridge::new();
         let (guard, dropped) = DropSignal::new();
@@ -255,7 +239,7 @@ fn dropping_the_last_clone_shuts_down() {
 
 #[test]
 fn a_retired_runtime_releases_its_thread_once_free() {
-    let _serial = exclusive();
+    let _serial = serial();
     bounded("a_retired_runtime_releases_its_thread_once_free", || {
         let bridge = Bridge::new();
         let latch = Latch::new();

@@ -3,7 +3,7 @@
 
 use std::{
     fs,
-    sync::{Arc, Condvar, Mutex, PoisonError, mpsc},
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc},
     thread,
     time::{Duration, Instant},
 };
@@ -207,4 +207,33 @@ pub fn bridge_threads() -> usize {
 /// ```
 pub fn open_fds() -> usize {
     fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
+}
+
+/// Serializes the tests of a binary that count threads or descriptors, and checks that each
+/// starts with no bridge thread alive. Hold the guard for the whole test.
+///
+/// It first makes one call on a throwaway bridge: async-io's reactor thread and descriptors are
+/// global and permanent, so they must exist before anyone takes a baseline.
+///
+/// # Panics
+///
+/// Panics if bridge threads from an earlier test are still alive after [`PATIENCE`].
+///
+/// ```
+/// let _serial = loopbridge::conformance::support::serial();
+/// assert_eq!(loopbridge::conformance::support::bridge_threads(), 0);
+/// ```
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    let warm = crate::Bridge::new();
+    warm.call(async_io::Timer::after(Duration::from_millis(1)))
+        .expect("warm-up call");
+    warm.shutdown();
+    assert!(
+        eventually(|| bridge_threads() == 0),
+        "bridge threads of an earlier test are still alive: {:?}",
+        thread_names()
+    );
+    guard
 }

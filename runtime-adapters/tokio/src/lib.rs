@@ -1,0 +1,321 @@
+//! A tokio adapter for [loopbridge]: call tokio-bound async code (hyper, reqwest, tonic,
+//! anything that needs a tokio reactor) from synchronous code, on a persistent runtime.
+//!
+//! hyper and reqwest bind a client's connection pool to the tokio runtime that was current
+//! when each connection was made. Used from sync code through a runtime per call, every call
+//! reconnects, and a cached client ends up pointing at a dropped runtime ("dispatch task is
+//! gone"). A [`Bridge`] on a [`TokioRuntime`] keeps the client and its pool on one runtime
+//! and bridges every call into it, with all of loopbridge's semantics: timeouts that cancel,
+//! health-checked retirement, nested calls that never deadlock, bounded shutdown.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use loopbridge::Bridge;
+//! use loopbridge_tokio::TokioRuntime;
+//!
+//! let bridge = Bridge::with_runtime(TokioRuntime::current_thread);
+//! // Works from anywhere, even from inside another tokio runtime.
+//! let slept = bridge.call(async {
+//!     tokio::time::sleep(Duration::from_millis(1)).await;
+//!     "tokio timers work"
+//! })?;
+//! assert_eq!(slept, "tokio timers work");
+//! # Ok::<(), loopbridge::BridgeError>(())
+//! ```
+//!
+//! # Choosing a flavour
+//!
+//! - [`TokioRuntime::current_thread`]: one persistent thread runs a current_thread runtime.
+//!   The best default for a client and its pool: cheap, and every connection lives on it.
+//! - [`TokioRuntime::multi_thread`]: an owned multi_thread runtime, for CPU-heavy or highly
+//!   concurrent bridged work.
+//! - [`TokioRuntime::from_handle`]: attach to a runtime the application already runs.
+//!   Retirement and shutdown stop only the bridge's own tasks; the application's runtime is
+//!   never shut down, and a retired generation gets the same runtime back.
+//!
+//! # Nested calls
+//!
+//! A blocking call made from the bridge's own runtime cannot wait for that runtime, so the
+//! bridge runs it on a one-off thread with a one-off current_thread runtime (or refuses it,
+//! see [`loopbridge::NestedPolicy`]). Such a call cannot use IO bound to the bridge's
+//! runtime: a connection made by the bridge's runtime is driven by that runtime, which is
+//! blocked waiting for the nested call. From async code on the bridge, use
+//! `bridge.spawn(fut)?.await`, which never blocks.
+//!
+//! # Shutdown
+//!
+//! The owned flavours build, run and drop their runtime on a driver thread named
+//! `loopbridge-tokio`, so a runtime is never dropped on a caller's thread or inside another
+//! runtime, where tokio would panic. A runtime that is stuck (a task blocks a worker) is
+//! dropped by that thread once it is free; shutdown stops waiting at its grace period.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod attached;
+mod owned;
+
+use std::{
+    fmt, io,
+    sync::{Arc, Condvar, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+#[cfg(doc)]
+use loopbridge::Bridge;
+use loopbridge::{BoxFuture, BridgeRuntime, Job};
+use tokio::runtime::{Builder, Handle, RuntimeFlavor};
+
+use crate::{attached::Attached, owned::Owned};
+
+/// A [`BridgeRuntime`] on tokio: an owned current_thread or multi_thread runtime on threads of
+/// its own, or a runtime the application already runs.
+///
+/// # Examples
+///
+/// ```
+/// use loopbridge::Bridge;
+/// use loopbridge_tokio::TokioRuntime;
+///
+/// let current = Bridge::with_runtime(TokioRuntime::current_thread);
+/// let multi = Bridge::with_runtime(|| TokioRuntime::multi_thread(2));
+///
+/// let app = tokio::runtime::Runtime::new()?;
+/// let handle = app.handle().clone();
+/// let attached = Bridge::with_runtime(move || TokioRuntime::from_handle(handle.clone()));
+///
+/// for bridge in [current, multi, attached] {
+///     assert_eq!(bridge.call(async { tokio::task::yield_now().await; 1 })?, 1);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TokioRuntime {
+    handle: Handle,
+    kind: Kind,
+}
+
+enum Kind {
+    Owned {
+        owned: Owned,
+        workers: Option<usize>,
+    },
+    Attached(Arc<Attached>),
+}
+
+impl TokioRuntime {
+    /// Starts a current_thread runtime (IO and timers enabled) on a persistent thread named
+    /// `loopbridge-tokio`. The default choice for a client and its connection pool.
+    ///
+    /// # Errors
+    ///
+    /// The error of the thread spawn or of the runtime build; the thread is then gone.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::with_runtime(loopbridge_tokio::TokioRuntime::current_thread);
+    /// assert_eq!(bridge.call(async { 1 })?, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn current_thread() -> io::Result<TokioRuntime> {
+        let (owned, handle) = Owned::start(|| Builder::new_current_thread().enable_all().build())?;
+        Ok(TokioRuntime {
+            handle,
+            kind: Kind::Owned {
+                owned,
+                workers: None,
+            },
+        })
+    }
+
+    /// Starts a multi_thread runtime (IO and timers enabled) with `workers` worker threads
+    /// named `loopbridge-tokio-w`, owned by a driver thread named `loopbridge-tokio`.
+    ///
+    /// # Errors
+    ///
+    /// An [`io::ErrorKind::InvalidInput`] error for zero workers; the error of the thread
+    /// spawn or of the runtime build.
+    ///
+    /// ```
+    /// use loopbridge_tokio::TokioRuntime;
+    ///
+    /// let bridge = loopbridge::Bridge::with_runtime(|| TokioRuntime::multi_thread(2));
+    /// assert_eq!(bridge.call(async { 2 })?, 2);
+    /// assert!(TokioRuntime::multi_thread(0).is_err());
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn multi_thread(workers: usize) -> io::Result<TokioRuntime> {
+        if workers == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a multi_thread TokioRuntime needs at least one worker thread; \
+                 use TokioRuntime::current_thread() for a single thread",
+            ));
+        }
+        let (owned, handle) = Owned::start(move || {
+            Builder::new_multi_thread()
+                .worker_threads(workers)
+                .thread_name("loopbridge-tokio-w")
+                .enable_all()
+                .build()
+        })?;
+        Ok(TokioRuntime {
+            handle,
+            kind: Kind::Owned {
+                owned,
+                workers: Some(workers),
+            },
+        })
+    }
+
+    /// Attaches to a runtime the application already runs.
+    ///
+    /// Retirement and shutdown stop only the tasks this bridge spawned; they never shut the
+    /// application's runtime down. A retired generation gets the same runtime back, so a
+    /// wedged application runtime stays wedged: the health check can only stop waiting for
+    /// it. [`Bridge::spawn_timeout`] needs the runtime's time driver (`enable_time`); without
+    /// it the task panics with tokio's message.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `io::Result` matches the other constructors so that all three fit
+    /// [`Bridge::with_runtime`].
+    ///
+    /// ```
+    /// use loopbridge::Bridge;
+    /// use loopbridge_tokio::TokioRuntime;
+    ///
+    /// let app = tokio::runtime::Runtime::new()?;
+    /// let handle = app.handle().clone();
+    /// let bridge = Bridge::with_runtime(move || TokioRuntime::from_handle(handle.clone()));
+    /// assert_eq!(bridge.call(async { 3 })?, 3);
+    /// bridge.shutdown();
+    /// // The application's runtime is still running.
+    /// assert_eq!(app.block_on(async { 4 }), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_handle(handle: Handle) -> io::Result<TokioRuntime> {
+        Ok(TokioRuntime {
+            handle,
+            kind: Kind::Attached(Arc::default()),
+        })
+    }
+
+    /// The handle of the runtime.
+    ///
+    /// ```
+    /// let runtime = loopbridge_tokio::TokioRuntime::current_thread()?;
+    /// assert_eq!(runtime.handle().runtime_flavor(), tokio::runtime::RuntimeFlavor::CurrentThread);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    fn begin_stop(&self) {
+        match &self.kind {
+            Kind::Owned { owned, .. } => owned.begin_stop(),
+            Kind::Attached(attached) => attached.begin_stop(),
+        }
+    }
+}
+
+impl BridgeRuntime for TokioRuntime {
+    fn spawn(&self, job: Job) -> Result<(), Job> {
+        match &self.kind {
+            Kind::Owned { owned, .. } => {
+                if owned.is_stopping() {
+                    return Err(job);
+                }
+                drop(self.handle.spawn(job));
+                Ok(())
+            }
+            Kind::Attached(attached) => attached.spawn(&self.handle, job),
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture {
+        // Created on first poll, inside the runtime's context.
+        Box::pin(async move { tokio::time::sleep(duration).await })
+    }
+
+    fn is_runtime_thread(&self) -> bool {
+        Handle::try_current().is_ok_and(|current| current.id() == self.handle.id())
+    }
+
+    fn block_on_one_off(&self, job: Job) -> io::Result<()> {
+        let runtime = Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(job);
+        // Never wait for blocking tasks the nested future may have left behind.
+        runtime.shutdown_background();
+        Ok(())
+    }
+
+    fn shutdown(&self, grace: Duration) -> bool {
+        self.begin_stop();
+        if self.is_runtime_thread() {
+            return false;
+        }
+        let deadline = Instant::now().checked_add(grace);
+        match &self.kind {
+            Kind::Owned { owned, .. } => owned.wait_exit(deadline),
+            Kind::Attached(attached) => attached.wait_idle(deadline),
+        }
+    }
+}
+
+impl Drop for TokioRuntime {
+    fn drop(&mut self) {
+        // Never joins: the last reference may be dropped anywhere, even on a runtime thread.
+        self.begin_stop();
+    }
+}
+
+impl fmt::Debug for TokioRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("TokioRuntime");
+        s.field("id", &self.handle.id());
+        match &self.kind {
+            Kind::Owned { owned, workers } => {
+                let flavor = match self.handle.runtime_flavor() {
+                    RuntimeFlavor::CurrentThread => "current_thread",
+                    _ => "multi_thread",
+                };
+                s.field("flavor", &flavor);
+                if let Some(workers) = workers {
+                    s.field("workers", workers);
+                }
+                s.field("owned", owned)
+            }
+            Kind::Attached(attached) => s
+                .field("flavor", &"from_handle")
+                .field("live_tasks", &attached.live()),
+        };
+        s.finish()
+    }
+}
+
+/// Waits on `cond` until `ready` holds for the value under `lock`, or until `deadline` (none:
+/// no limit). Returns whether it holds.
+pub(crate) fn wait_until<T>(
+    lock: &Mutex<T>,
+    cond: &Condvar,
+    deadline: Option<Instant>,
+    ready: impl Fn(&T) -> bool,
+) -> bool {
+    let mut value = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    while !ready(&value) {
+        let timeout = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(3600),
+        };
+        if timeout.is_zero() {
+            return false;
+        }
+        value = cond
+            .wait_timeout(value, timeout)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    true
+}

@@ -1,0 +1,142 @@
+//! The owned flavours: a tokio runtime built, run and dropped on a driver thread of its own.
+
+use std::{
+    fmt, io,
+    sync::{
+        Arc, Condvar, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    thread::{self, JoinHandle},
+    time::Instant,
+};
+
+use tokio::{
+    runtime::{Handle, Runtime},
+    sync::oneshot,
+};
+
+pub(crate) struct Owned {
+    stopping: AtomicBool,
+    /// Dropping the sender ends the driver thread's `block_on`.
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    exit: Arc<Exit>,
+    driver: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Set by the driver thread as its very last act, after its runtime has been dropped.
+#[derive(Default)]
+struct Exit {
+    done: Mutex<bool>,
+    cond: Condvar,
+}
+
+struct OnExit(Arc<Exit>);
+
+impl Drop for OnExit {
+    fn drop(&mut self) {
+        *self.0.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.cond.notify_all();
+    }
+}
+
+impl Owned {
+    /// Starts a driver thread that builds a runtime with `build`, runs it until stopped, then
+    /// drops it on the same thread. Returns once the runtime is up, or with the error that
+    /// kept it from coming up (the driver thread has then been joined).
+    pub(crate) fn start<B>(build: B) -> io::Result<(Owned, Handle)>
+    where
+        B: FnOnce() -> io::Result<Runtime> + Send + 'static,
+    {
+        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Handle>>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let exit = Arc::new(Exit::default());
+        let on_exit = OnExit(exit.clone());
+        let driver = thread::Builder::new()
+            .name("loopbridge-tokio".into())
+            .spawn(move || {
+                let _on_exit = on_exit;
+                let runtime = match build() {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(runtime.handle().clone()));
+                // Runs the tasks (current_thread) or just waits (multi_thread) until stopped.
+                let _ = runtime.block_on(stop_rx);
+                // Dropped here, never on a caller's thread: pending tasks are dropped on the
+                // runtime, and a worker stuck in a task is waited for here, not by a caller.
+                drop(runtime);
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(handle)) => Ok((
+                Owned {
+                    stopping: AtomicBool::new(false),
+                    stop: Mutex::new(Some(stop_tx)),
+                    exit,
+                    driver: Mutex::new(Some(driver)),
+                },
+                handle,
+            )),
+            Ok(Err(err)) => {
+                let _ = driver.join();
+                Err(err)
+            }
+            Err(_) => {
+                let _ = driver.join();
+                Err(io::Error::other(
+                    "the tokio runtime builder panicked on the driver thread",
+                ))
+            }
+        }
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        drop(
+            self.stop
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+    }
+
+    /// Waits until the driver thread has exited (its runtime dropped), or until `deadline`;
+    /// joins it if it did.
+    pub(crate) fn wait_exit(&self, deadline: Option<Instant>) -> bool {
+        if !crate::wait_until(&self.exit.done, &self.exit.cond, deadline, |done| *done) {
+            return false;
+        }
+        if let Some(driver) = self
+            .driver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = driver.join();
+        }
+        true
+    }
+}
+
+impl fmt::Debug for Owned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Owned")
+            .field("stopping", &self.is_stopping())
+            .field(
+                "exited",
+                &*self
+                    .exit
+                    .done
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            )
+            .finish()
+    }
+}

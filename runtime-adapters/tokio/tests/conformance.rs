@@ -1,0 +1,36 @@
+//! The conformance suite on every tokio flavour.
+
+use loopbridge::conformance::Suite;
+use loopbridge_tokio::TokioRuntime;
+
+/// An application runtime per check: the checks wedge it, which must not slow the others. It
+/// is leaked, as an application's runtime lives as long as the process.
+fn app_handle() -> tokio::runtime::Handle {
+    let app = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("app-worker")
+        .enable_all()
+        .build()
+        .expect("application runtime");
+    let handle = app.handle().clone();
+    std::mem::forget(app);
+    handle
+}
+
+loopbridge::conformance_suite!(
+    tokio_current_thread,
+    Suite::new(TokioRuntime::current_thread)
+);
+loopbridge::conformance_suite!(
+    tokio_multi_thread,
+    Suite::new(|| TokioRuntime::multi_thread(3)).threads(3)
+);
+loopbridge::conformance_suite!(
+    tokio_from_handle,
+    Suite::per_check(|| {
+        let handle = app_handle();
+        move || TokioRuntime::from_handle(handle.clone())
+    })
+    .threads(2)
+    .shared_runtime()
+);
