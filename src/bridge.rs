@@ -15,7 +15,7 @@ use crate::{
     runtime::{BridgeRuntime, Job},
     slot::{Outcome, Slot, job},
     stats::{BridgeStats, Counters},
-    sync::{Arc, AtomicU64, Mutex, Ordering, RwLock, lock, read, write},
+    sync::{Arc, AtomicU64, Mutex, Ordering, RwLock, Weak, lock, read, write},
     wait::wait,
 };
 
@@ -77,6 +77,7 @@ pub struct BridgeBuilder {
     probe_timeout: Duration,
     shutdown_grace: Duration,
     nested: NestedPolicy,
+    per_call: bool,
 }
 
 impl BridgeBuilder {
@@ -88,6 +89,7 @@ impl BridgeBuilder {
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             nested: NestedPolicy::Fallback,
+            per_call: false,
         }
     }
 
@@ -133,6 +135,13 @@ impl BridgeBuilder {
         self
     }
 
+    /// Makes the bridge start a fresh runtime for every call and shut it down afterwards,
+    /// instead of keeping one (see [`Bridge::per_call`]).
+    pub fn per_call(mut self) -> BridgeBuilder {
+        self.per_call = true;
+        self
+    }
+
     /// Builds the bridge. No runtime starts until the first call (or [`Bridge::start`]).
     pub fn build(self) -> Bridge {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -143,6 +152,8 @@ impl BridgeBuilder {
                 probe_timeout: self.probe_timeout,
                 shutdown_grace: self.shutdown_grace,
                 nested: self.nested,
+                per_call: self.per_call,
+                ephemeral: Mutex::new(Vec::new()),
                 state: RwLock::new(State::Idle),
                 start_lock: Mutex::new(()),
                 generations: AtomicU64::new(0),
@@ -164,6 +175,7 @@ impl fmt::Debug for BridgeBuilder {
             .field("probe_timeout", &self.probe_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("nested", &self.nested)
+            .field("per_call", &self.per_call)
             .finish_non_exhaustive()
     }
 }
@@ -254,6 +266,9 @@ pub(crate) struct Inner {
     probe_timeout: Duration,
     shutdown_grace: Duration,
     nested: NestedPolicy,
+    per_call: bool,
+    /// The generations of a per-call bridge's calls in flight, for shutdown to stop.
+    ephemeral: Mutex<Vec<Weak<Generation>>>,
     state: RwLock<State>,
     /// Serializes starts, so concurrent first calls start one runtime, not several.
     start_lock: Mutex<()>,
@@ -308,6 +323,31 @@ impl Bridge {
         F: Fn() -> io::Result<R> + Send + Sync + 'static,
     {
         BridgeBuilder::new().runtime(factory).build()
+    }
+
+    /// A bridge that starts a fresh runtime from `factory` for every call and shuts it down
+    /// after the call: the per-call-runtime strategy behind the same API, so that code can be
+    /// switched between the two strategies and the two compared.
+    ///
+    /// Nothing outlives a call: a client or connection made in one call is bound to a runtime
+    /// that is gone by the next. That is the cost this crate exists to avoid; the `compare`
+    /// example measures it.
+    ///
+    /// ```
+    /// use loopbridge::{Bridge, SmolRuntime};
+    ///
+    /// let bridge = Bridge::per_call(SmolRuntime::start);
+    /// assert_eq!(bridge.call(async { 1 })?, 1);
+    /// assert_eq!(bridge.call(async { 2 })?, 2);
+    /// assert_eq!(bridge.stats().started, 2); // a runtime per call
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn per_call<R, F>(factory: F) -> Bridge
+    where
+        R: BridgeRuntime,
+        F: Fn() -> io::Result<R> + Send + Sync + 'static,
+    {
+        BridgeBuilder::new().runtime(factory).per_call().build()
     }
 
     /// A [`BridgeBuilder`], to set the runtime, probe timeout, shutdown grace or nested-call
@@ -415,18 +455,22 @@ impl Bridge {
         } else {
             inner.submit(generation, job(future, slot.clone(), None), &slot)?
         };
+        let generation = registration.generation.clone();
         match wait(&slot, deadline) {
             Some(outcome) => {
                 drop(registration);
+                inner.release(&generation, inner.shutdown_grace);
                 inner.stats.observe(&outcome);
                 outcome.into_result()
             }
             None => {
                 slot.cancel();
-                let generation = registration.generation.clone();
                 drop(registration);
                 Counters::bump(&inner.stats.timeouts);
-                if !nested {
+                if generation.ephemeral {
+                    // Discarded anyway; if it is stuck, nobody waits for it.
+                    inner.release(&generation, Duration::ZERO);
+                } else if !nested {
                     inner.check_health(&generation);
                 }
                 Err(BridgeError::TimedOut)
@@ -510,7 +554,22 @@ impl Bridge {
         let generation = inner.generation()?;
         let slot = Slot::new();
         let timer = timeout.map(|timeout| generation.runtime.sleep(timeout));
-        let registration = inner.submit(generation, job(future, slot.clone(), timer), &slot)?;
+        let job = if generation.ephemeral {
+            // A per-call runtime lives as long as its task, detached or not: the task holds it,
+            // and lets it go (and stop) when it ends.
+            let keep = generation.clone();
+            job(
+                async move {
+                    let _keep = keep;
+                    future.await
+                },
+                slot.clone(),
+                timer,
+            )
+        } else {
+            job(future, slot.clone(), timer)
+        };
+        let registration = inner.submit(generation, job, &slot)?;
         Ok(BridgeTask::new(
             slot,
             registration,
@@ -622,6 +681,7 @@ impl fmt::Debug for Bridge {
             State::ShutDown(_) => s.field("state", &"shut down"),
         };
         s.field("nested", &inner.nested)
+            .field("per_call", &inner.per_call)
             .field("probe_timeout", &inner.probe_timeout)
             .field("shutdown_grace", &inner.shutdown_grace)
             .field("stats", &inner.stats.snapshot())
@@ -634,6 +694,9 @@ impl fmt::Debug for Bridge {
 impl Inner {
     /// The published generation, starting one if there is none.
     fn generation(&self) -> Result<Arc<Generation>, BridgeError> {
+        if self.per_call {
+            return self.start_ephemeral();
+        }
         match &*read(&self.state) {
             State::Running(generation) => return Ok(generation.clone()),
             State::ShutDown(_) => return Err(BridgeError::Shutdown),
@@ -663,7 +726,7 @@ impl Inner {
             (self.factory)().map_err(BridgeError::Start)?
         };
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        let generation = Arc::new(Generation::new(id, runtime));
+        let generation = Arc::new(Generation::new(id, runtime, false));
         let mut state = write(&self.state);
         if let State::Idle = *state {
             *state = State::Running(generation.clone());
@@ -676,6 +739,40 @@ impl Inner {
         generation.close(Abort::Shutdown);
         generation.runtime.shutdown(self.shutdown_grace);
         Err(BridgeError::Shutdown)
+    }
+
+    /// Starts a runtime for one call of a per-call bridge. It is never published; shutdown
+    /// finds it through `ephemeral`.
+    fn start_ephemeral(&self) -> Result<Arc<Generation>, BridgeError> {
+        if matches!(*read(&self.state), State::ShutDown(_)) {
+            return Err(BridgeError::Shutdown);
+        }
+        let runtime = (self.factory)().map_err(BridgeError::Start)?;
+        let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        let generation = Arc::new(Generation::new(id, runtime, true));
+        {
+            let mut live = lock(&self.ephemeral);
+            // Checked under the list lock, which shutdown takes after marking the state: either
+            // shutdown sees this generation, or this sees the shutdown.
+            if !matches!(*read(&self.state), State::ShutDown(_)) {
+                live.retain(|weak| weak.strong_count() > 0);
+                live.push(Arc::downgrade(&generation));
+                drop(live);
+                Counters::bump(&self.stats.started);
+                return Ok(generation);
+            }
+        }
+        generation.close(Abort::Shutdown);
+        generation.runtime.shutdown(self.shutdown_grace);
+        Err(BridgeError::Shutdown)
+    }
+
+    /// After a call: a per-call bridge shuts the call's runtime down, waiting up to `grace`.
+    fn release(&self, generation: &Generation, grace: Duration) {
+        if generation.ephemeral {
+            generation.close(Abort::Shutdown);
+            generation.runtime.shutdown(grace);
+        }
     }
 
     /// Registers `slot` and hands `job` to a runtime, moving to a fresh generation if the
@@ -807,11 +904,18 @@ impl Inner {
             *state = State::ShutDown(generation.clone());
             generation
         };
-        let Some(generation) = generation else {
-            return true;
-        };
-        generation.close(Abort::Shutdown);
-        generation.runtime.shutdown(grace)
+        let ephemeral: Vec<_> = lock(&self.ephemeral)
+            .drain(..)
+            .filter_map(|weak| weak.upgrade())
+            .collect();
+        let deadline = Instant::now().checked_add(grace);
+        let mut all_exited = true;
+        for generation in generation.iter().chain(&ephemeral) {
+            generation.close(Abort::Shutdown);
+            let left = deadline.map_or(grace, |d| d.saturating_duration_since(Instant::now()));
+            all_exited &= generation.runtime.shutdown(left);
+        }
+        all_exited
     }
 }
 

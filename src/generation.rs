@@ -19,6 +19,8 @@ const SHARDS: usize = 8;
 pub(crate) struct Generation {
     pub(crate) id: u64,
     pub(crate) runtime: Box<dyn BridgeRuntime>,
+    /// Started for one call of a per-call bridge, and shut down after it.
+    pub(crate) ephemeral: bool,
     closed: AtomicBool,
     shards: [Mutex<Registry>; SHARDS],
 }
@@ -31,10 +33,11 @@ struct Registry {
 }
 
 impl Generation {
-    pub(crate) fn new(id: u64, runtime: Box<dyn BridgeRuntime>) -> Generation {
+    pub(crate) fn new(id: u64, runtime: Box<dyn BridgeRuntime>, ephemeral: bool) -> Generation {
         Generation {
             id,
             runtime,
+            ephemeral,
             closed: AtomicBool::new(false),
             shards: Default::default(),
         }

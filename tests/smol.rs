@@ -154,3 +154,76 @@ fn the_probe_timeout_is_configurable() {
 fn a_zero_probe_timeout_is_refused() {
     let _ = Bridge::builder().probe_timeout(Duration::ZERO);
 }
+
+// ===== Bridge::per_call =====
+
+#[test]
+fn per_call_starts_a_runtime_for_every_call() {
+    bounded("per_call_starts_a_runtime_for_every_call", || {
+        let bridge = Bridge::per_call(SmolRuntime::start);
+        let ids: HashSet<_> = (0..5)
+            .map(|_| bridge.call(async { thread::current().id() }).unwrap())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            5,
+            "each call runs on a thread of its own runtime"
+        );
+        assert_eq!(bridge.stats().started, 5);
+    });
+}
+
+#[test]
+fn a_detached_per_call_task_keeps_its_runtime_until_it_ends() {
+    bounded(
+        "a_detached_per_call_task_keeps_its_runtime_until_it_ends",
+        || {
+            let bridge = Bridge::per_call(SmolRuntime::start);
+            let (go_tx, go_rx) = async_channel::bounded::<()>(1);
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            bridge
+                .spawn(async move {
+                    go_rx.recv().await.unwrap();
+                    done_tx.send(thread_name()).unwrap();
+                })
+                .unwrap()
+                .detach();
+            go_tx.send_blocking(()).unwrap();
+            let ran_on = done_rx
+                .recv_timeout(PATIENCE)
+                .expect("the detached task must finish");
+            assert!(ran_on.starts_with("loopbridge-smol"));
+        },
+    );
+}
+
+#[test]
+fn per_call_nested_calls_and_shutdown() {
+    bounded("per_call_nested_calls_and_shutdown", || {
+        let bridge = Bridge::per_call(SmolRuntime::start);
+        let inner = bridge.clone();
+        // A nested call gets a runtime of its own, so it cannot block itself.
+        assert_eq!(
+            bridge
+                .call(async move { inner.call(async { 7 }) })
+                .unwrap()
+                .unwrap(),
+            7
+        );
+
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let caller = {
+            let bridge = bridge.clone();
+            thread::spawn(move || {
+                bridge.call(async move {
+                    started_tx.send(()).unwrap();
+                    futures_lite::future::pending::<()>().await
+                })
+            })
+        };
+        started_rx.recv_timeout(PATIENCE).unwrap();
+        assert!(bridge.shutdown_timeout(PATIENCE));
+        assert!(caller.join().unwrap().unwrap_err().is_shutdown());
+        assert!(bridge.call(async {}).unwrap_err().is_shutdown());
+    });
+}

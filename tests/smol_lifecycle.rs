@@ -262,3 +262,22 @@ fn a_retired_runtime_releases_its_thread_once_free() {
         assert!(eventually(|| bridge_threads() == 0));
     });
 }
+
+#[test]
+fn per_call_joins_each_runtime_before_the_call_returns() {
+    let _serial = serial();
+    bounded(
+        "per_call_joins_each_runtime_before_the_call_returns",
+        || {
+            let bridge = Bridge::per_call(|| SmolRuntime::with_threads(2));
+            for _ in 0..5 {
+                bridge.call(async {}).unwrap();
+                assert!(
+                    eventually(|| bridge_threads() == 0),
+                    "a per-call runtime outlived its call"
+                );
+            }
+            assert_eq!(bridge.stats().started, 5);
+        },
+    );
+}
