@@ -15,7 +15,10 @@ use crate::{
     runtime::{BridgeRuntime, Job},
     slot::{Outcome, Slot, job},
     stats::{BridgeStats, Counters},
-    sync::{Arc, AtomicU64, Mutex, Ordering, RwLock, Weak, lock, read, write},
+    sync::{
+        Arc, AtomicU64, Condvar, Mutex, Ordering, RwLock, Weak, lock, read, wait_on,
+        wait_on_timeout, write,
+    },
     wait::wait,
 };
 
@@ -155,7 +158,8 @@ impl BridgeBuilder {
                 per_call: self.per_call,
                 ephemeral: Mutex::new(Vec::new()),
                 state: RwLock::new(State::Idle),
-                start_lock: Mutex::new(()),
+                starting: Mutex::new(false),
+                started: Condvar::new(),
                 generations: AtomicU64::new(0),
                 stats: Arc::new(Counters::default()),
             }),
@@ -255,6 +259,10 @@ where
 /// same way, so **dropping a `Bridge` can block for up to the grace period** (3 s by default,
 /// see [`BridgeBuilder::shutdown_grace`]) if a runtime thread is stuck. Called from the
 /// bridge's own runtime, shutdown only schedules the stop.
+///
+/// A clone held by a task on the bridge's own runtime (a background loop, say) keeps the
+/// bridge alive for as long as that task lives, so dropping every other clone does not shut
+/// it down. Call [`shutdown`](Bridge::shutdown) explicitly in that case.
 #[derive(Clone)]
 pub struct Bridge {
     inner: Arc<Inner>,
@@ -270,8 +278,10 @@ pub(crate) struct Inner {
     /// The generations of a per-call bridge's calls in flight, for shutdown to stop.
     ephemeral: Mutex<Vec<Weak<Generation>>>,
     state: RwLock<State>,
-    /// Serializes starts, so concurrent first calls start one runtime, not several.
-    start_lock: Mutex<()>,
+    /// Set while a caller runs the factory, so concurrent first calls start one runtime, not
+    /// several; `started` wakes the others when it is done.
+    starting: Mutex<bool>,
+    started: Condvar,
     generations: AtomicU64,
     stats: Arc<Counters>,
 }
@@ -443,7 +453,7 @@ impl Bridge {
     {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
-        let generation = inner.generation()?;
+        let generation = inner.generation(deadline)?;
         let slot = Slot::new();
         let nested = inner.is_nested(&generation);
         let registration = if nested {
@@ -456,16 +466,16 @@ impl Bridge {
             inner.submit(generation, job(future, slot.clone(), None), &slot)?
         };
         let generation = registration.generation.clone();
-        match wait(&slot, deadline) {
+        // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
+        let outcome = wait(&slot, deadline).or_else(|| slot.cancel());
+        drop(registration);
+        match outcome {
             Some(outcome) => {
-                drop(registration);
                 inner.release(&generation, inner.shutdown_grace);
                 inner.stats.observe(&outcome);
                 outcome.into_result()
             }
             None => {
-                slot.cancel();
-                drop(registration);
                 Counters::bump(&inner.stats.timeouts);
                 if generation.ephemeral {
                     // Discarded anyway; if it is stuck, nobody waits for it.
@@ -551,7 +561,7 @@ impl Bridge {
         F::Output: Send + 'static,
     {
         let inner = &*self.inner;
-        let generation = inner.generation()?;
+        let generation = inner.generation(None)?;
         let slot = Slot::new();
         let timer = timeout.map(|timeout| generation.runtime.sleep(timeout));
         let job = if generation.ephemeral {
@@ -595,7 +605,7 @@ impl Bridge {
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
     pub fn start(&self) -> Result<(), BridgeError> {
-        self.inner.generation().map(drop)
+        self.inner.generation(None).map(drop)
     }
 
     /// Shuts the bridge down, waiting up to the configured grace period (3 s by default) for
@@ -692,8 +702,9 @@ impl fmt::Debug for Bridge {
 // ===== impl Inner =====
 
 impl Inner {
-    /// The published generation, starting one if there is none.
-    fn generation(&self) -> Result<Arc<Generation>, BridgeError> {
+    /// The published generation, starting one if there is none. Waiting for another caller's
+    /// start gives up at `deadline`.
+    fn generation(&self, deadline: Option<Instant>) -> Result<Arc<Generation>, BridgeError> {
         if self.per_call {
             return self.start_ephemeral();
         }
@@ -702,29 +713,43 @@ impl Inner {
             State::ShutDown(_) => return Err(BridgeError::Shutdown),
             State::Idle => {}
         }
-        self.start()
+        self.start(deadline)
     }
 
     /// Starts and publishes a generation. Nothing is published unless the factory succeeded.
-    fn start(&self) -> Result<Arc<Generation>, BridgeError> {
-        if STARTING.with(Cell::get) == self.id {
-            // Waiting for ourselves would deadlock on `start_lock`.
-            return Err(BridgeError::Start(io::Error::other(
-                "the runtime factory called into the bridge it is starting; \
-                 the factory must not use its own bridge",
-            )));
+    fn start(&self, deadline: Option<Instant>) -> Result<Arc<Generation>, BridgeError> {
+        self.check_not_starting()?;
+        {
+            let mut starting = lock(&self.starting);
+            loop {
+                match &*read(&self.state) {
+                    State::Running(generation) => return Ok(generation.clone()),
+                    State::ShutDown(_) => return Err(BridgeError::Shutdown),
+                    State::Idle => {}
+                }
+                if !*starting {
+                    *starting = true;
+                    break;
+                }
+                // Another caller is running the factory: wait for it, within our deadline.
+                starting = match deadline {
+                    None => wait_on(&self.started, starting),
+                    Some(deadline) => {
+                        let now = Instant::now();
+                        if now >= deadline {
+                            Counters::bump(&self.stats.timeouts);
+                            return Err(BridgeError::TimedOut);
+                        }
+                        wait_on_timeout(&self.started, starting, deadline - now)
+                    }
+                };
+            }
         }
-        let _starting = lock(&self.start_lock);
-        match &*read(&self.state) {
-            State::Running(generation) => return Ok(generation.clone()),
-            State::ShutDown(_) => return Err(BridgeError::Shutdown),
-            State::Idle => {}
-        }
-        let runtime = {
-            let previous = STARTING.with(|id| id.replace(self.id));
-            let _restore = CallOnDrop(move || STARTING.with(|id| id.set(previous)));
-            (self.factory)().map_err(BridgeError::Start)?
-        };
+        let _done = CallOnDrop(|| {
+            *lock(&self.starting) = false;
+            self.started.notify_all();
+        });
+        let runtime = self.run_factory()?;
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let generation = Arc::new(Generation::new(id, runtime, false));
         let mut state = write(&self.state);
@@ -741,13 +766,33 @@ impl Inner {
         Err(BridgeError::Shutdown)
     }
 
+    /// Refuses a call from inside this bridge's own factory: waiting for the start would
+    /// wait for ourselves.
+    fn check_not_starting(&self) -> Result<(), BridgeError> {
+        if STARTING.with(Cell::get) == self.id {
+            return Err(BridgeError::Start(io::Error::other(
+                "the runtime factory called into the bridge it is starting; \
+                 the factory must not use its own bridge",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs the factory, refusing a factory that calls into the bridge it is starting.
+    fn run_factory(&self) -> Result<Box<dyn BridgeRuntime>, BridgeError> {
+        self.check_not_starting()?;
+        let previous = STARTING.with(|id| id.replace(self.id));
+        let _restore = CallOnDrop(move || STARTING.with(|id| id.set(previous)));
+        (self.factory)().map_err(BridgeError::Start)
+    }
+
     /// Starts a runtime for one call of a per-call bridge. It is never published; shutdown
     /// finds it through `ephemeral`.
     fn start_ephemeral(&self) -> Result<Arc<Generation>, BridgeError> {
         if matches!(*read(&self.state), State::ShutDown(_)) {
             return Err(BridgeError::Shutdown);
         }
-        let runtime = (self.factory)().map_err(BridgeError::Start)?;
+        let runtime = self.run_factory()?;
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         let generation = Arc::new(Generation::new(id, runtime, true));
         {
@@ -788,7 +833,7 @@ impl Inner {
             let Some(registration) = generation.register(slot.clone()) else {
                 // Retired or shut down under us.
                 self.unpublish(&generation);
-                generation = self.generation()?;
+                generation = self.generation(None)?;
                 continue;
             };
             match generation.runtime.spawn(job) {
@@ -798,7 +843,11 @@ impl Inner {
                     job = returned;
                     drop(registration);
                     self.retire(&generation, false);
-                    generation = self.generation()?;
+                    if slot.is_finished() {
+                        // Failed meanwhile (a shutdown): do not start anything for it.
+                        return Err(self.closed_error());
+                    }
+                    generation = self.generation(None)?;
                 }
             }
         }
@@ -861,13 +910,16 @@ impl Inner {
         let probe = Slot::new();
         let healthy = match generation.runtime.spawn(job(async {}, probe.clone(), None)) {
             Ok(()) => {
-                let deadline = Instant::now().checked_add(self.probe_timeout);
+                // A probe timeout too long for `Instant` still ends, far in the future.
+                let deadline = Instant::now()
+                    .checked_add(self.probe_timeout)
+                    .or_else(|| Instant::now().checked_add(Duration::from_secs(86_400 * 365)));
                 matches!(wait(&probe, deadline), Some(Outcome::Value(())))
             }
             Err(_refused) => false,
         };
         if !healthy {
-            probe.cancel();
+            drop(probe.cancel());
             self.retire(generation, true);
         }
     }

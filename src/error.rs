@@ -147,6 +147,7 @@ impl From<BridgeError> for io::Error {
 pub(crate) enum Abort {
     Shutdown,
     Retired,
+    Cancelled,
 }
 
 impl From<Abort> for BridgeError {
@@ -154,6 +155,7 @@ impl From<Abort> for BridgeError {
         match abort {
             Abort::Shutdown => BridgeError::Shutdown,
             Abort::Retired => BridgeError::Retired,
+            Abort::Cancelled => BridgeError::Cancelled,
         }
     }
 }

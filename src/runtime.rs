@@ -4,11 +4,14 @@ use std::{
     fmt,
     future::Future,
     io,
+    panic::{self, AssertUnwindSafe},
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
+
+use crate::{error::Abort, slot::Abortable};
 
 /// A boxed, type-erased future, as adapters return from [`BridgeRuntime::sleep`].
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -35,12 +38,17 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// [`BridgeError::Cancelled`]: crate::BridgeError::Cancelled
 #[must_use = "a job does nothing unless a runtime polls it"]
 pub struct Job {
-    future: BoxFuture,
+    future: Option<BoxFuture>,
+    /// The caller's slot, failed with `Cancelled` if the job is dropped before it completes.
+    owner: Option<Arc<dyn Abortable>>,
 }
 
 impl Job {
-    pub(crate) fn new(future: BoxFuture) -> Job {
-        Job { future }
+    pub(crate) fn new(future: BoxFuture, owner: Arc<dyn Abortable>) -> Job {
+        Job {
+            future: Some(future),
+            owner: Some(owner),
+        }
     }
 }
 
@@ -48,13 +56,40 @@ impl Future for Job {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.future.as_mut().poll(cx)
+        let Some(future) = self.future.as_mut() else {
+            return Poll::Ready(());
+        };
+        match future.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                // The job reported its outcome to the caller itself.
+                self.owner = None;
+                self.future = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        // Dropped before it completed (its runtime stopped, or never ran it): drop the
+        // caller's future here without letting a panic from its `Drop` escape into the
+        // runtime, then tell the caller, so that nobody waits for it forever.
+        if let Some(future) = self.future.take() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
+        }
+        if let Some(owner) = self.owner.take() {
+            owner.abort(Abort::Cancelled);
+        }
     }
 }
 
 impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Job").finish_non_exhaustive()
+        f.debug_struct("Job")
+            .field("completed", &self.future.is_none())
+            .finish_non_exhaustive()
     }
 }
 

@@ -6,7 +6,7 @@ use std::{
     fmt,
     future::{Future, poll_fn},
     panic::{self, AssertUnwindSafe},
-    pin::{Pin, pin},
+    pin::pin,
     task::{Poll, Waker},
 };
 
@@ -82,10 +82,10 @@ impl<T> Slot<T> {
             }
             None if state.taken => Poll::Ready(Outcome::Failed(BridgeError::Cancelled)),
             None => {
-                match &state.waiter {
-                    Some(w) if w.will_wake(waker) => {}
-                    _ => state.waiter = Some(waker.clone()),
-                }
+                let replaced = register(&mut state.waiter, waker);
+                drop(state);
+                // A waker's drop may run arbitrary code: never under the lock.
+                drop(replaced);
                 Poll::Pending
             }
         }
@@ -97,20 +97,21 @@ impl<T> Slot<T> {
         state.outcome.is_some() || state.taken
     }
 
-    /// Caller side: gives up on the call. The job drops its future on its next poll; an
-    /// outcome that arrived meanwhile is dropped here.
-    pub(crate) fn cancel(&self) {
-        let (task, outcome) = {
+    /// Caller side: gives up on the call. The job drops its future on its next poll.
+    ///
+    /// Returns an outcome that arrived before the caller gave up (at its deadline, say), so
+    /// that a value or a panic is not lost; the caller decides what to do with it.
+    #[must_use = "an outcome that arrived meanwhile must be delivered or dropped"]
+    pub(crate) fn cancel(&self) -> Option<Outcome<T>> {
+        let (task, waiter, outcome) = {
             let mut state = lock(&self.state);
             state.cancelled = true;
             state.taken = true;
-            state.waiter = None;
-            (state.task.take(), state.outcome.take())
+            (state.task.take(), state.waiter.take(), state.outcome.take())
         };
-        if let Some(task) = task {
-            task.wake();
-        }
-        drop_quietly(outcome);
+        drop(waiter);
+        wake(task);
+        outcome
     }
 
     /// Fails the call with `err` unless it already has an outcome or was cancelled, and makes
@@ -158,11 +159,18 @@ impl<T> Slot<T> {
         if state.cancelled {
             return true;
         }
-        match &state.task {
-            Some(w) if w.will_wake(waker) => {}
-            _ => state.task = Some(waker.clone()),
-        }
+        let replaced = register(&mut state.task, waker);
+        drop(state);
+        drop(replaced);
         false
+    }
+}
+
+/// Stores `waker` in `slot` unless it would wake the same task; returns the waker it replaced.
+fn register(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+    match slot {
+        Some(current) if current.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
     }
 }
 
@@ -187,15 +195,17 @@ impl<T: Send> Abortable for Slot<T> {
     }
 }
 
+/// Wakes `waker`, if any. A waker is foreign code: a panic in it must not stop the bridge
+/// from waking everyone else (shutdown fails many calls in a row), so it is swallowed.
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
-        waker.wake();
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || waker.wake()));
     }
 }
 
 /// Drops `value`, swallowing a panic from its `Drop`: nobody is there to receive it, and it
 /// must not unwind into a runtime or a caller that is giving up.
-fn drop_quietly<T>(value: T) {
+pub(crate) fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
@@ -208,62 +218,43 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Job::new(Box::pin(async move {
-        let mut timer = timer;
-        let mut guard = JobGuard {
-            future: pin!(Some(future)),
-            slot: &slot,
-            done: false,
-        };
-        let outcome = poll_fn(|cx| {
-            if guard.slot.should_stop(cx.waker()) {
-                return Poll::Ready(None);
-            }
-            let Some(future) = guard.future.as_mut().as_pin_mut() else {
-                return Poll::Ready(None);
+    let owner: Arc<dyn Abortable> = slot.clone();
+    Job::new(
+        Box::pin(async move {
+            let mut timer = timer;
+            let mut future = pin!(Some(future));
+            let outcome = poll_fn(|cx| {
+                if slot.should_stop(cx.waker()) {
+                    return Poll::Ready(None);
+                }
+                let Some(running) = future.as_mut().as_pin_mut() else {
+                    return Poll::Ready(None);
+                };
+                match panic::catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
+                    Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
+                    Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
+                    Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                        Some(Poll::Ready(())) => {
+                            Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut)))
+                        }
+                        _ => Poll::Pending,
+                    },
+                }
+            })
+            .await;
+            drop(timer);
+            // Drop the future here, on the runtime, before the caller hears of the outcome. A
+            // panic in its `Drop` counts as the future's panic unless it already panicked.
+            let dropped = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
+            let outcome = match (outcome, dropped) {
+                (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
+                (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
+                (outcome, _) => outcome,
             };
-            match panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-                Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
-                Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
-                Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
-                    Some(Poll::Ready(())) => {
-                        Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut)))
-                    }
-                    _ => Poll::Pending,
-                },
+            if let Some(outcome) = outcome {
+                slot.complete(outcome);
             }
-        })
-        .await;
-        drop(timer);
-        // Drop the future here, on the runtime, before the caller hears of the outcome. A
-        // panic in its `Drop` counts as the future's panic unless it already panicked.
-        let dropped = panic::catch_unwind(AssertUnwindSafe(|| guard.future.set(None)));
-        let outcome = match (outcome, dropped) {
-            (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
-            (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
-            (outcome, _) => outcome,
-        };
-        guard.done = true;
-        if let Some(outcome) = outcome {
-            slot.complete(outcome);
-        }
-    }))
-}
-
-/// Owns the pinned future inside a job. If the job is dropped before it completes (its
-/// runtime stopped), this drops the future without letting a panic unwind into the runtime,
-/// and tells the caller the call was cancelled.
-struct JobGuard<'a, F: Future> {
-    future: Pin<&'a mut Option<F>>,
-    slot: &'a Slot<F::Output>,
-    done: bool,
-}
-
-impl<F: Future> Drop for JobGuard<'_, F> {
-    fn drop(&mut self) {
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| self.future.set(None)));
-        if !self.done {
-            self.slot.fail(BridgeError::Cancelled);
-        }
-    }
+        }),
+        owner,
+    )
 }

@@ -52,6 +52,9 @@ struct Shared {
     stop: async_channel::Sender<()>,
     exited: AtomicUsize,
     on_exit: Event,
+    /// Callers inside `spawn` holding an upgraded executor: an exiting thread waits for them,
+    /// so that the executor (and every task in it) is dropped on a runtime thread.
+    spawning: AtomicUsize,
 }
 
 /// Configures a [`SmolRuntime`]; from [`SmolRuntime::builder`].
@@ -109,6 +112,7 @@ impl SmolBuilder {
             stop,
             exited: AtomicUsize::new(0),
             on_exit: Event::new(),
+            spawning: AtomicUsize::new(0),
         });
         let executor = Arc::new(Executor::new());
         let mut handles = Vec::with_capacity(self.threads);
@@ -219,9 +223,14 @@ fn run(
         }));
         // Jobs catch their own panics; anything else that unwinds here must not end the
         // thread while the runtime is meant to run.
-        if ran.is_ok() || shared.stopping.load(Ordering::Acquire) {
+        if ran.is_ok() || shared.stopping.load(Ordering::SeqCst) {
             break;
         }
+    }
+    // `stopping` is set, so no new spawner will upgrade the executor; let the ones already
+    // holding it finish, so that the last reference is dropped here and not on a caller.
+    while shared.spawning.load(Ordering::SeqCst) != 0 {
+        thread::yield_now();
     }
     drop(executor);
 }
@@ -237,7 +246,7 @@ impl Drop for OnExit<'_> {
 
 impl Shared {
     fn begin_stop(&self) {
-        self.stopping.store(true, Ordering::Release);
+        self.stopping.store(true, Ordering::SeqCst);
         self.stop.close();
     }
 
@@ -248,16 +257,22 @@ impl Shared {
 
 impl BridgeRuntime for SmolRuntime {
     fn spawn(&self, job: Job) -> Result<(), Job> {
-        if self.shared.stopping.load(Ordering::Acquire) {
-            return Err(job);
-        }
-        match self.executor.upgrade() {
-            Some(executor) => {
-                executor.spawn(job).detach();
-                Ok(())
+        // Announce first, then check: an exiting thread that saw no spawner is ordered before
+        // this check, which then sees `stopping` (both sequentially consistent).
+        self.shared.spawning.fetch_add(1, Ordering::SeqCst);
+        let result = if self.shared.stopping.load(Ordering::SeqCst) {
+            Err(job)
+        } else {
+            match self.executor.upgrade() {
+                Some(executor) => {
+                    executor.spawn(job).detach();
+                    Ok(())
+                }
+                None => Err(job),
             }
-            None => Err(job),
-        }
+        };
+        self.shared.spawning.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture {

@@ -12,7 +12,7 @@ use crate::{
     BridgeError,
     bridge::{self, Inner},
     generation::Registration,
-    slot::{Outcome, Slot},
+    slot::{Outcome, Slot, drop_quietly},
     stats::Counters,
     sync::{Arc, Weak},
     wait::wait,
@@ -123,15 +123,22 @@ impl<T> BridgeTask<T> {
     }
 
     fn join_deadline(mut self, deadline: Option<Instant>) -> Result<T, BridgeError> {
-        let registration = self.registration.as_ref().expect("registered until done");
-        if bridge::is_nested(self.bridge_id, &registration.generation) {
+        let generation = match &self.registration {
+            Some(registration) => registration.generation.clone(),
+            None => unreachable!("a task is registered until it is done"),
+        };
+        if bridge::is_nested(self.bridge_id, &generation) {
             return Err(BridgeError::Nested);
         }
-        match wait(&self.slot, deadline) {
+        // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
+        let outcome = wait(&self.slot, deadline).or_else(|| {
+            self.done = true;
+            self.slot.cancel()
+        });
+        match outcome {
             Some(outcome) => self.finish(outcome),
             None => {
-                let generation = registration.generation.clone();
-                self.cancel_now();
+                self.registration = None;
                 Counters::bump(&self.stats.timeouts);
                 if let Some(inner) = self.bridge.upgrade() {
                     inner.check_health(&generation);
@@ -187,7 +194,7 @@ impl<T> BridgeTask<T> {
     fn cancel_now(&mut self) {
         if !self.done {
             self.done = true;
-            self.slot.cancel();
+            drop_quietly(self.slot.cancel());
         }
         self.registration = None;
     }
@@ -217,9 +224,7 @@ impl<T> Future for BridgeTask<T> {
 
 impl<T> Drop for BridgeTask<T> {
     fn drop(&mut self) {
-        if !self.done {
-            self.slot.cancel();
-        }
+        self.cancel_now();
     }
 }
 

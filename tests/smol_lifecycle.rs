@@ -147,7 +147,12 @@ fn shutdown_joins_every_thread_of_a_multi_thread_runtime() {
         || {
             let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(3));
             bridge.call(async {}).unwrap();
-            assert_eq!(bridge_threads(), 3);
+            // A new thread names itself once it runs: wait for all three.
+            assert!(
+                eventually(|| bridge_threads() == 3),
+                "{:?}",
+                loopbridge::conformance::support::thread_names()
+            );
             assert!(bridge.shutdown_timeout(PATIENCE));
             assert!(eventually(|| bridge_threads() == 0));
         },

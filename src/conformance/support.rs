@@ -3,6 +3,7 @@
 
 use std::{
     fs,
+    io::Write,
     sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc},
     thread,
     time::{Duration, Instant},
@@ -49,7 +50,11 @@ pub fn bounded_for<T: Send + 'static>(
         })
         .expect("spawn the bounded test thread");
     if rx.recv_timeout(limit).is_err() {
-        eprintln!("`{what}` did not finish within {limit:?}: a deadlock or a hang; exiting");
+        // Straight to the stream: the test harness's capture of `eprintln!` dies with us.
+        let _ = writeln!(
+            std::io::stderr(),
+            "`{what}` did not finish within {limit:?}: a deadlock or a hang; exiting"
+        );
         std::process::exit(101);
     }
     match worker

@@ -24,7 +24,11 @@ fn owned_flavours_join_their_threads_on_shutdown() {
 
         let multi = Bridge::with_runtime(|| TokioRuntime::multi_thread(2));
         multi.call(async {}).unwrap();
-        assert!(bridge_threads() >= 3, "a driver and two workers");
+        // A new thread names itself once it runs.
+        assert!(
+            eventually(|| bridge_threads() >= 3),
+            "a driver and two workers"
+        );
         assert!(multi.shutdown_timeout(PATIENCE));
         assert!(eventually(|| bridge_threads() == 0));
     });
