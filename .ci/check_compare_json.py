@@ -1,0 +1,24 @@
+"""Checks `compare --quick --json` output: valid JSON, one object per cell, covering every
+strategy, workload and caller count. It checks no speed."""
+import json
+import sys
+
+STRATEGIES = {
+    "loopbridge smol", "loopbridge tokio-ct", "loopbridge tokio-mt",
+    "per-call smol", "per-call tokio-ct", "per-call tokio-mt",
+    "block_on inline", "raw thread handoff", "reqwest::blocking pattern",
+}
+WORKLOADS = {"ready", "timer_1ms", "tcp_echo", "http_get"}
+CALLERS = {1, 4, 16}
+FIELDS = {"calls", "errors", "median_ns", "p99_ns", "calls_per_sec", "cpu_ns_per_call",
+          "threads_created", "peak_extra_fds", "tcp_connections"}
+
+cells = json.load(open(sys.argv[1]))
+seen = {(c["strategy"], c["workload"], c["callers"]) for c in cells}
+missing = {(s, w, n) for s in STRATEGIES for w in WORKLOADS for n in CALLERS} - seen
+assert not missing, f"cells missing from the JSON: {sorted(missing)}"
+for cell in cells:
+    absent = FIELDS - cell.keys()
+    assert not absent, f"{cell['strategy']} / {cell['workload']}: no {sorted(absent)}"
+    assert cell["calls"] > 0, f"{cell['strategy']} / {cell['workload']}: no call measured"
+print(f"compare --json: {len(cells)} cells, every strategy, workload and caller count present")

@@ -1,0 +1,79 @@
+//! Criterion benches of the core comparisons, for tracking regressions: a round trip of a
+//! ready future, a 1 ms timer, and an HTTP/1.1 GET on a kept connection, each through the
+//! persistent bridge, a runtime per call, and the reference patterns. The strategies and
+//! workloads are the `compare` example's own.
+//!
+//! ```sh
+//! cargo bench --bench bridge
+//! ```
+
+#[allow(dead_code)]
+#[path = "../examples/compare/os.rs"]
+mod os;
+#[path = "../examples/compare/patterns.rs"]
+mod patterns;
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use patterns::{Kind, Session, Strategy, Target, Workload, step};
+
+fn group(c: &mut Criterion, workload: Workload, kinds: &[Kind], target: Target) {
+    let mut group = c.benchmark_group(workload.key());
+    group.measurement_time(Duration::from_secs(3));
+    for &kind in kinds {
+        let strategy = Strategy::start(kind);
+        let mut session = Session::default();
+        group.bench_function(kind.name(), |b| {
+            b.iter(|| step(kind, &strategy, workload, target, &mut session).expect("call"))
+        });
+        drop(session);
+        strategy.stop();
+    }
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let servers = os::InProcess::start();
+    let target = Target {
+        echo: servers.echo,
+        http: servers.http,
+    };
+    use Kind::*;
+    group(
+        c,
+        Workload::Ready,
+        &[
+            BridgeSmol,
+            BridgeTokioCurrent,
+            PerCallSmol,
+            PerCallTokioCurrent,
+            Inline,
+            Handoff,
+            Reqwest,
+        ],
+        target,
+    );
+    group(
+        c,
+        Workload::Timer,
+        &[BridgeSmol, BridgeTokioCurrent, PerCallSmol, Reqwest],
+        target,
+    );
+    group(
+        c,
+        Workload::Http,
+        &[
+            BridgeSmol,
+            BridgeTokioCurrent,
+            PerCallTokioCurrent,
+            Inline,
+            Reqwest,
+        ],
+        target,
+    );
+    servers.stop();
+}
+
+criterion_group!(bridge, benches);
+criterion_main!(bridge);

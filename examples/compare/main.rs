@@ -1,0 +1,292 @@
+//! Loop reuse vs per-call loops, measured side by side in one process.
+//!
+//! ```sh
+//! cargo run --release --example compare             # the full table, a few minutes
+//! cargo run --release --example compare -- --quick  # under 30 seconds
+//! cargo run --release --example compare -- --json   # one JSON object per cell
+//! cargo run --release --example compare -- --svg compare.svg
+//! ```
+//!
+//! Every cell is one strategy running one workload from 1, 4 or 16 caller threads for a fixed
+//! time. Ratios between cells of one run hold on a noisy machine; absolute times do not.
+
+mod os;
+mod patterns;
+mod report;
+
+use std::{
+    io::IsTerminal,
+    process::ExitCode,
+    sync::{
+        Arc, Barrier,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use patterns::{Kind, Session, Strategy, Target, Workload, step};
+
+const USAGE: &str = "\
+Usage: compare [--quick] [--json] [--svg FILE]
+
+Measures loopbridge (persistent and per-call, on smol, tokio current_thread and tokio
+multi_thread) against reference patterns (block_on inline, a raw thread handoff, the
+reqwest::blocking design) on four workloads from 1, 4 and 16 caller threads.
+
+Options:
+  --quick       short cells: the whole run takes under 30 seconds
+  --json        print one JSON object per cell (a JSON array) instead of the table
+  --svg FILE    also write a chart of median latencies to FILE
+  -h, --help    print this help
+
+Figures per cell: median and p99 latency, calls per second, CPU time per call (process
+user+system time), threads created (machine-wide count from /proc/stat), peak extra open
+file descriptors (sampled every 2 ms), and TCP connections accepted by the servers, which run
+in a child process so that their threads, descriptors and CPU stay out of the figures.";
+
+/// Caller-thread counts each workload runs with.
+pub const CALLERS: [usize; 3] = [1, 4, 16];
+
+struct Options {
+    quick: bool,
+    json: bool,
+    svg: Option<String>,
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        quick: false,
+        json: false,
+        svg: None,
+    };
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--json" => options.json = true,
+            "--svg" => match args.next() {
+                Some(file) if !file.starts_with('-') => options.svg = Some(file),
+                _ => return Err("--svg needs a file name, as in `--svg compare.svg`".into()),
+            },
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    Ok(Some(options))
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--serve") {
+        os::serve();
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse(args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let budget = if options.quick {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_millis(600)
+    };
+    let servers = os::Servers::spawn();
+    let target = Target {
+        echo: servers.echo,
+        http: servers.http,
+    };
+    let total = Kind::ALL.len() * Workload::ALL.len() * CALLERS.len();
+    let progress = Progress::new(total);
+    let started = Instant::now();
+    let mut cells = Vec::with_capacity(total);
+    for workload in Workload::ALL {
+        for callers in CALLERS {
+            for kind in Kind::ALL {
+                progress.show(cells.len(), kind, workload, callers);
+                cells.push(measure(kind, workload, callers, budget, target, &servers));
+            }
+        }
+    }
+    progress.done(started.elapsed());
+
+    if options.json {
+        println!("{}", report::json(&cells));
+    } else {
+        print!("{}", report::table(&cells, budget));
+    }
+    if let Some(file) = options.svg {
+        if let Err(err) = std::fs::write(&file, report::svg(&cells)) {
+            eprintln!("error: could not write {file}: {err}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {file}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// One strategy × workload × caller count, measured.
+#[derive(Debug)]
+pub struct Cell {
+    pub kind: Kind,
+    pub workload: Workload,
+    pub callers: usize,
+    pub calls: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub median_ns: u64,
+    pub p99_ns: u64,
+    pub calls_per_sec: f64,
+    pub cpu_ns_per_call: f64,
+    pub threads_created: u64,
+    pub peak_extra_fds: usize,
+    pub tcp_connections: u64,
+}
+
+fn measure(
+    kind: Kind,
+    workload: Workload,
+    callers: usize,
+    budget: Duration,
+    target: Target,
+    servers: &os::Servers,
+) -> Cell {
+    let strategy = Arc::new(Strategy::start(kind));
+    let ready = Arc::new(Barrier::new(callers + 1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..callers)
+        .map(|_| {
+            let (strategy, ready, stop) = (strategy.clone(), ready.clone(), stop.clone());
+            thread::Builder::new()
+                .name("compare-caller".into())
+                .spawn(move || {
+                    let mut session = Session::default();
+                    // A panic counts as a failed call; it must not leave the others at the
+                    // barrier.
+                    let attempt = |session: &mut Session| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            step(kind, &strategy, workload, target, session)
+                        }))
+                        .unwrap_or_else(|_| Err("the call panicked".to_owned()))
+                    };
+                    // Warm-up, not measured: starts lazy runtimes and first connections.
+                    let _ = attempt(&mut session);
+                    ready.wait();
+                    let mut latencies = Vec::with_capacity(1 << 12);
+                    let (mut errors, mut first_error) = (0u64, None);
+                    loop {
+                        let start = Instant::now();
+                        let outcome = attempt(&mut session);
+                        latencies.push(start.elapsed().as_nanos() as u64);
+                        if let Err(err) = outcome {
+                            errors += 1;
+                            first_error.get_or_insert(err);
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                    (latencies, errors, first_error)
+                })
+                .expect("caller thread")
+        })
+        .collect();
+    let sampler = os::FdSampler::start();
+    ready.wait();
+    let (cpu, tasks, conns, fds) = (
+        os::cpu_ns(),
+        os::tasks_created(),
+        servers.connections(),
+        os::open_fds(),
+    );
+    sampler.reset();
+    let start = Instant::now();
+    thread::sleep(budget);
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    let (mut errors, mut first_error) = (0, None);
+    for thread in threads {
+        let (mine, my_errors, my_first) = thread.join().expect("caller thread");
+        latencies.extend(mine);
+        errors += my_errors;
+        first_error = first_error.or(my_first);
+    }
+    let wall = start.elapsed();
+    let cpu = os::cpu_ns().saturating_sub(cpu);
+    let tasks = os::tasks_created().saturating_sub(tasks);
+    let conns = servers.connections().saturating_sub(conns);
+    let peak = sampler.finish();
+    if let Ok(strategy) = Arc::try_unwrap(strategy) {
+        strategy.stop();
+    }
+    latencies.sort_unstable();
+    let calls = latencies.len() as u64;
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Cell {
+        kind,
+        workload,
+        callers,
+        calls,
+        errors,
+        first_error,
+        median_ns: at(0.5),
+        p99_ns: at(0.99),
+        calls_per_sec: calls as f64 / wall.as_secs_f64(),
+        cpu_ns_per_call: cpu as f64 / calls as f64,
+        threads_created: tasks,
+        peak_extra_fds: peak.saturating_sub(fds),
+        tcp_connections: conns,
+    }
+}
+
+/// A progress bar on stderr, when stderr is a terminal.
+struct Progress {
+    total: usize,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let tty = std::io::stderr().is_terminal();
+        if !tty {
+            eprintln!("compare: measuring {total} cells...");
+        }
+        Progress { total, tty }
+    }
+
+    fn show(&self, done: usize, kind: Kind, workload: Workload, callers: usize) {
+        if !self.tty {
+            return;
+        }
+        const WIDTH: usize = 30;
+        let filled = done * WIDTH / self.total;
+        eprint!(
+            "\r\x1b[K[{}{}] {done}/{} {} · {} · {callers} caller{}",
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            self.total,
+            kind.name(),
+            workload.name(),
+            if callers == 1 { "" } else { "s" },
+        );
+    }
+
+    fn done(&self, took: Duration) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+        eprintln!(
+            "compare: {} cells in {:.1} s",
+            self.total,
+            took.as_secs_f64()
+        );
+    }
+}
