@@ -10,10 +10,11 @@ use std::{
 
 use crate::{
     BridgeError, BridgeTask, SmolRuntime,
+    context::{Context, lifecycle},
     error::Abort,
     generation::{Generation, Registration},
-    runtime::{BridgeRuntime, Job},
-    slot::{Outcome, Slot, job},
+    runtime::{BridgeRuntime, Job, LocalJob},
+    slot::{Outcome, Slot, job, local_job},
     stats::{BridgeStats, Counters},
     sync::{
         Arc, AtomicU64, Condvar, Mutex, Ordering, RwLock, Weak, lock, read, wait_on,
@@ -455,37 +456,142 @@ impl Bridge {
         let inner = &*self.inner;
         let generation = inner.generation(deadline)?;
         let slot = Slot::new();
+        let future = Context::capture().attach(future);
         let nested = inner.is_nested(&generation);
         let registration = if nested {
             if inner.nested == NestedPolicy::Error {
                 return Err(BridgeError::Nested);
             }
             Counters::bump(&inner.stats.nested);
+            lifecycle!(
+                debug,
+                generation = generation.id,
+                "nested call served on a one-off thread"
+            );
             inner.run_one_off(&generation, future, &slot)?
         } else {
             inner.submit(generation, job(future, slot.clone(), None), &slot)?
         };
-        let generation = registration.generation.clone();
-        // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
-        let outcome = wait(&slot, deadline).or_else(|| slot.cancel());
-        drop(registration);
-        match outcome {
-            Some(outcome) => {
-                inner.release(&generation, inner.shutdown_grace);
-                inner.stats.observe(&outcome);
-                outcome.into_result()
-            }
-            None => {
-                Counters::bump(&inner.stats.timeouts);
-                if generation.ephemeral {
-                    // Discarded anyway; if it is stuck, nobody waits for it.
-                    inner.release(&generation, Duration::ZERO);
-                } else if !nested {
-                    inner.check_health(&generation);
-                }
-                Err(BridgeError::TimedOut)
-            }
+        inner.finish_call(&slot, registration, deadline, nested)
+    }
+
+    /// Runs a future that is not `Send` on the bridge's runtime, and blocks until it
+    /// completes.
+    ///
+    /// `make` is sent to one runtime thread, which calls it and polls the future it returns
+    /// on that thread only, so the future may hold `Rc`s, `RefCell`s and other `!Send` state
+    /// across `.await`s. Timeouts ([`call_local_timeout`](Bridge::call_local_timeout)),
+    /// cancellation, panics, retirement and shutdown behave as for [`call`](Bridge::call).
+    ///
+    /// Supported on [`SmolRuntime`] (a local executor beside the shared one, on its first
+    /// thread) and on tokio's current_thread flavour (a `LocalSet`).
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Unsupported`] on a runtime without local tasks (tokio's multi_thread
+    /// flavour, say); [`BridgeError::Nested`] when called from the bridge's own runtime, where
+    /// no one-off thread can take a future that cannot move; and everything
+    /// [`call`](Bridge::call) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `make` or from its future on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let len = bridge.call_local(|| async {
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     log.borrow_mut().push("before");
+    ///     async_io::Timer::after(std::time::Duration::from_millis(1)).await;
+    ///     log.borrow_mut().push("after");
+    ///     let len = log.borrow().len();
+    ///     len
+    /// })?;
+    /// assert_eq!(len, 2);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn call_local<M, F>(&self, make: M) -> Result<F::Output, BridgeError>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_local_inner(make, None)
+    }
+
+    /// Like [`call_local`](Bridge::call_local), but gives up at `timeout`, as
+    /// [`call_timeout`](Bridge::call_timeout) does: the future is dropped on its thread and
+    /// the runtime is probed.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::TimedOut`], and everything [`call_local`](Bridge::call_local) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `make` or from its future on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{rc::Rc, time::Duration};
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let err = bridge
+    ///     .call_local_timeout(
+    ///         || async {
+    ///             let _not_send = Rc::new(());
+    ///             futures_lite::future::pending::<()>().await
+    ///         },
+    ///         Duration::from_millis(10),
+    ///     )
+    ///     .unwrap_err();
+    /// assert!(err.is_timed_out());
+    /// ```
+    pub fn call_local_timeout<M, F>(
+        &self,
+        make: M,
+        timeout: Duration,
+    ) -> Result<F::Output, BridgeError>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_local_inner(make, Some(timeout))
+    }
+
+    fn call_local_inner<M, F>(
+        &self,
+        make: M,
+        timeout: Option<Duration>,
+    ) -> Result<F::Output, BridgeError>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let inner = &*self.inner;
+        let generation = inner.generation(deadline)?;
+        if inner.is_nested(&generation) {
+            return Err(BridgeError::Nested);
         }
+        if !generation.runtime.supports_local() {
+            return Err(BridgeError::Unsupported(
+                "futures that are not Send (`call_local`); use SmolRuntime or tokio's \
+                 current_thread flavour",
+            ));
+        }
+        let slot = Slot::new();
+        let context = Context::capture();
+        let job = local_job(move || context.attach(make()), slot.clone());
+        let registration = inner.submit(generation, job, &slot)?;
+        inner.finish_call(&slot, registration, deadline, false)
     }
 
     /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`] for its result,
@@ -563,6 +669,7 @@ impl Bridge {
         let inner = &*self.inner;
         let generation = inner.generation(None)?;
         let slot = Slot::new();
+        let future = Context::capture().attach(future);
         let timer = timeout.map(|timeout| generation.runtime.sleep(timeout));
         let job = if generation.ephemeral {
             // A per-call runtime lives as long as its task, detached or not: the task holds it,
@@ -757,6 +864,7 @@ impl Inner {
             *state = State::Running(generation.clone());
             drop(state);
             Counters::bump(&self.stats.started);
+            lifecycle!(info, generation = id, runtime = ?generation.runtime, "bridge runtime started");
             return Ok(generation);
         }
         // Shut down while the factory ran: the new runtime never serves a call.
@@ -820,12 +928,45 @@ impl Inner {
         }
     }
 
+    /// Waits for a submitted call's outcome until `deadline`; at the deadline, cancels it and
+    /// probes its runtime (unless the call was nested, or its runtime per-call).
+    fn finish_call<T>(
+        &self,
+        slot: &Arc<Slot<T>>,
+        registration: Registration,
+        deadline: Option<Instant>,
+        nested: bool,
+    ) -> Result<T, BridgeError> {
+        let generation = registration.generation.clone();
+        // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
+        let outcome = wait(slot, deadline).or_else(|| slot.cancel());
+        drop(registration);
+        match outcome {
+            Some(outcome) => {
+                self.release(&generation, self.shutdown_grace);
+                self.stats.observe(&outcome);
+                outcome.into_result()
+            }
+            None => {
+                Counters::bump(&self.stats.timeouts);
+                lifecycle!(debug, generation = generation.id, "bridge call timed out");
+                if generation.ephemeral {
+                    // Discarded anyway; if it is stuck, nobody waits for it.
+                    self.release(&generation, Duration::ZERO);
+                } else if !nested {
+                    self.check_health(&generation);
+                }
+                Err(BridgeError::TimedOut)
+            }
+        }
+    }
+
     /// Registers `slot` and hands `job` to a runtime, moving to a fresh generation if the
     /// current one turns out to be closed or dead.
-    fn submit<T: Send + 'static>(
+    fn submit<T: Send + 'static, W: Work>(
         &self,
         mut generation: Arc<Generation>,
-        mut job: Job,
+        mut job: W,
         slot: &Arc<Slot<T>>,
     ) -> Result<Registration, BridgeError> {
         const ATTEMPTS: usize = 3;
@@ -836,7 +977,7 @@ impl Inner {
                 generation = self.generation(None)?;
                 continue;
             };
-            match generation.runtime.spawn(job) {
+            match job.spawn_on(&*generation.runtime) {
                 Ok(()) => return Ok(registration),
                 Err(returned) => {
                     // A runtime that refuses work is dead: never leave it published.
@@ -918,6 +1059,12 @@ impl Inner {
             }
             Err(_refused) => false,
         };
+        lifecycle!(
+            debug,
+            generation = generation.id,
+            healthy,
+            "health probe after a timeout"
+        );
         if !healthy {
             drop(probe.cancel());
             self.retire(generation, true);
@@ -932,6 +1079,13 @@ impl Inner {
             if by_probe {
                 Counters::bump(&self.stats.retired);
             }
+            lifecycle!(
+                warn,
+                generation = generation.id,
+                probe_timeout = ?self.probe_timeout,
+                by_probe,
+                "bridge runtime retired: it stopped running tasks; the next call starts a fresh one"
+            );
             generation.runtime.shutdown(Duration::ZERO);
         }
     }
@@ -960,13 +1114,21 @@ impl Inner {
             .drain(..)
             .filter_map(|weak| weak.upgrade())
             .collect();
-        let deadline = Instant::now().checked_add(grace);
+        let started = Instant::now();
+        let deadline = started.checked_add(grace);
         let mut all_exited = true;
         for generation in generation.iter().chain(&ephemeral) {
             generation.close(Abort::Shutdown);
             let left = deadline.map_or(grace, |d| d.saturating_duration_since(Instant::now()));
             all_exited &= generation.runtime.shutdown(left);
         }
+        lifecycle!(
+            info,
+            took = ?started.elapsed(),
+            all_exited,
+            "bridge shut down{}",
+            if all_exited { "" } else { "; stuck threads were left to exit by themselves" }
+        );
         all_exited
     }
 }
@@ -977,6 +1139,23 @@ struct CallOnDrop<F: FnMut()>(F);
 impl<F: FnMut()> Drop for CallOnDrop<F> {
     fn drop(&mut self) {
         (self.0)();
+    }
+}
+
+/// A job the bridge can hand to a runtime: `Send` futures and local ones.
+trait Work: Sized {
+    fn spawn_on(self, runtime: &dyn BridgeRuntime) -> Result<(), Self>;
+}
+
+impl Work for Job {
+    fn spawn_on(self, runtime: &dyn BridgeRuntime) -> Result<(), Job> {
+        runtime.spawn(self)
+    }
+}
+
+impl Work for LocalJob {
+    fn spawn_on(self, runtime: &dyn BridgeRuntime) -> Result<(), LocalJob> {
+        runtime.spawn_local(self)
     }
 }
 

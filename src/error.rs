@@ -43,6 +43,10 @@ pub enum BridgeError {
     /// retired. The call was abandoned so that its caller does not wait on a stuck thread; the
     /// next call runs on a fresh runtime.
     Retired,
+    /// The bridge's runtime cannot do what was asked; the text says what. For example
+    /// [`Bridge::call_local`](crate::Bridge::call_local) on a runtime without local
+    /// tasks, such as a multi-thread tokio runtime.
+    Unsupported(&'static str),
 }
 
 impl BridgeError {
@@ -92,6 +96,16 @@ impl BridgeError {
         matches!(self, BridgeError::Cancelled)
     }
 
+    /// Returns `true` if the runtime cannot do what was asked (see
+    /// [`BridgeError::Unsupported`]).
+    ///
+    /// ```
+    /// assert!(loopbridge::BridgeError::Unsupported("local tasks").is_unsupported());
+    /// ```
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, BridgeError::Unsupported(_))
+    }
+
     /// Returns `true` if the call's runtime was retired (see [`BridgeError::Retired`]).
     ///
     /// ```
@@ -116,6 +130,9 @@ impl fmt::Display for BridgeError {
             BridgeError::Retired => f.write_str(
                 "bridge runtime stopped responding and was retired; the call was abandoned",
             ),
+            BridgeError::Unsupported(what) => {
+                write!(f, "the bridge's runtime does not support {what}")
+            }
         }
     }
 }

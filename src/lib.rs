@@ -65,6 +65,7 @@
 mod bridge;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod context;
 mod error;
 mod generation;
 mod runtime;
@@ -79,7 +80,7 @@ pub use crate::bridge::{
     Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy,
 };
 pub use crate::error::BridgeError;
-pub use crate::runtime::{BoxFuture, BridgeRuntime, Job};
+pub use crate::runtime::{BoxFuture, BridgeRuntime, Job, LocalBoxFuture, LocalJob, LocalJobFuture};
 pub use crate::smol::{SmolBuilder, SmolRuntime};
 pub use crate::stats::BridgeStats;
 pub use crate::task::BridgeTask;
@@ -94,4 +95,5 @@ fn _assert_send_sync() {
     send_sync::<SmolRuntime>();
     send_sync::<BridgeTask<u8>>();
     send::<Job>();
+    send::<LocalJob>();
 }

@@ -37,18 +37,11 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// [`BridgeTask::cancel`]: crate::BridgeTask::cancel
 /// [`BridgeError::Cancelled`]: crate::BridgeError::Cancelled
 #[must_use = "a job does nothing unless a runtime polls it"]
-pub struct Job {
-    future: Option<BoxFuture>,
-    /// The caller's slot, failed with `Cancelled` if the job is dropped before it completes.
-    owner: Option<Arc<dyn Abortable>>,
-}
+pub struct Job(Guarded<BoxFuture>);
 
 impl Job {
     pub(crate) fn new(future: BoxFuture, owner: Arc<dyn Abortable>) -> Job {
-        Job {
-            future: Some(future),
-            owner: Some(owner),
-        }
+        Job(Guarded::new(future, owner))
     }
 }
 
@@ -56,10 +49,125 @@ impl Future for Job {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("completed", &self.0.future.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A boxed future that need not be `Send`, as [`LocalJob::into_future`] builds.
+pub type LocalBoxFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
+
+/// A job whose future is not `Send`, from [`Bridge::call_local`](crate::Bridge::call_local).
+///
+/// The job itself is `Send`: it carries the caller's closure that *makes* the future. An
+/// adapter that supports local jobs (see [`BridgeRuntime::spawn_local`]) moves the job to
+/// one of its threads, calls [`into_future`](LocalJob::into_future) there, and polls the
+/// future on that thread only. Results, panics, cancellation and dropping work as for a
+/// [`Job`].
+#[must_use = "a job does nothing unless a runtime polls it"]
+pub struct LocalJob {
+    make: Option<Box<dyn FnOnce() -> LocalBoxFuture + Send + 'static>>,
+    owner: Option<Arc<dyn Abortable>>,
+}
+
+impl LocalJob {
+    pub(crate) fn new(
+        make: Box<dyn FnOnce() -> LocalBoxFuture + Send + 'static>,
+        owner: Arc<dyn Abortable>,
+    ) -> LocalJob {
+        LocalJob {
+            make: Some(make),
+            owner: Some(owner),
+        }
+    }
+
+    /// Makes the job's future. Call it on the thread that will poll the future, and poll it
+    /// only there: it is not `Send`. A panic in the caller's closure is caught and re-raised
+    /// on the caller, like a panic in the future.
+    pub fn into_future(mut self) -> LocalJobFuture {
+        let make = self
+            .make
+            .take()
+            .expect("a local job is made into a future once");
+        let owner = self
+            .owner
+            .take()
+            .expect("a local job has its owner until then");
+        LocalJobFuture(Guarded::new(make(), owner))
+    }
+}
+
+impl Drop for LocalJob {
+    fn drop(&mut self) {
+        // Never made into a future (its runtime stopped first).
+        if let Some(make) = self.make.take() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(make)));
+        }
+        if let Some(owner) = self.owner.take() {
+            owner.abort(Abort::Cancelled);
+        }
+    }
+}
+
+impl fmt::Debug for LocalJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalJob").finish_non_exhaustive()
+    }
+}
+
+/// The future of a [`LocalJob`], from [`LocalJob::into_future`]; poll it on the thread that
+/// made it.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct LocalJobFuture(Guarded<LocalBoxFuture>);
+
+impl Future for LocalJobFuture {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl fmt::Debug for LocalJobFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalJobFuture")
+            .field("completed", &self.0.future.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A job's future and its caller's slot: if it is dropped before it completes (its runtime
+/// stopped, or never ran it), it drops the future without letting a panic from its `Drop`
+/// escape into the runtime, then fails the caller with `Cancelled`, so nobody waits forever.
+struct Guarded<F> {
+    future: Option<F>,
+    owner: Option<Arc<dyn Abortable>>,
+}
+
+impl<F> Guarded<F> {
+    fn new(future: F, owner: Arc<dyn Abortable>) -> Guarded<F> {
+        Guarded {
+            future: Some(future),
+            owner: Some(owner),
+        }
+    }
+}
+
+impl<F: Future<Output = ()> + Unpin> Future for Guarded<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let Some(future) = self.future.as_mut() else {
             return Poll::Ready(());
         };
-        match future.as_mut().poll(cx) {
+        match Pin::new(future).poll(cx) {
             Poll::Ready(()) => {
                 // The job reported its outcome to the caller itself.
                 self.owner = None;
@@ -71,25 +179,14 @@ impl Future for Job {
     }
 }
 
-impl Drop for Job {
+impl<F> Drop for Guarded<F> {
     fn drop(&mut self) {
-        // Dropped before it completed (its runtime stopped, or never ran it): drop the
-        // caller's future here without letting a panic from its `Drop` escape into the
-        // runtime, then tell the caller, so that nobody waits for it forever.
         if let Some(future) = self.future.take() {
             let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
         }
         if let Some(owner) = self.owner.take() {
             owner.abort(Abort::Cancelled);
         }
-    }
-}
-
-impl fmt::Debug for Job {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Job")
-            .field("completed", &self.future.is_none())
-            .finish_non_exhaustive()
     }
 }
 
@@ -195,6 +292,23 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     /// what it holds and end. Called from one of the runtime's own threads, this only
     /// schedules the stop and returns `false` without waiting. Calling it again is harmless.
     fn shutdown(&self, grace: Duration) -> bool;
+
+    /// Returns `true` if the runtime can run futures that are not `Send`
+    /// ([`spawn_local`](BridgeRuntime::spawn_local)). The default is `false`, and
+    /// [`Bridge::call_local`](crate::Bridge::call_local) then fails with
+    /// [`BridgeError::Unsupported`](crate::BridgeError::Unsupported).
+    fn supports_local(&self) -> bool {
+        false
+    }
+
+    /// Moves `job` to one of the runtime's threads, where it is made into its future
+    /// ([`LocalJob::into_future`]) and polled on that thread only; returns at once.
+    ///
+    /// Returns the job back if the runtime cannot run it: it has stopped, or (the default)
+    /// it does not support local jobs at all.
+    fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
+        Err(job)
+    }
 }
 
 macro_rules! forward_runtime {
@@ -214,6 +328,12 @@ macro_rules! forward_runtime {
             }
             fn shutdown(&self, grace: Duration) -> bool {
                 (**self).shutdown(grace)
+            }
+            fn supports_local(&self) -> bool {
+                (**self).supports_local()
+            }
+            fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
+                (**self).spawn_local(job)
             }
         }
     )*};

@@ -13,7 +13,7 @@ use std::{
 use crate::{
     BridgeError,
     error::Abort,
-    runtime::{BoxFuture, Job},
+    runtime::{BoxFuture, Job, LocalBoxFuture, LocalJob},
     sync::{Arc, Mutex, lock},
 };
 
@@ -219,42 +219,64 @@ where
     F::Output: Send + 'static,
 {
     let owner: Arc<dyn Abortable> = slot.clone();
-    Job::new(
-        Box::pin(async move {
-            let mut timer = timer;
-            let mut future = pin!(Some(future));
-            let outcome = poll_fn(|cx| {
-                if slot.should_stop(cx.waker()) {
-                    return Poll::Ready(None);
+    Job::new(Box::pin(drive(future, slot, timer)), owner)
+}
+
+/// Wraps `make` into a [`LocalJob`] that reports to `slot`: the future is made and polled on
+/// the runtime thread that takes the job.
+pub(crate) fn local_job<M, F>(make: M, slot: Arc<Slot<F::Output>>) -> LocalJob
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    let owner: Arc<dyn Abortable> = slot.clone();
+    LocalJob::new(
+        Box::new(move || -> LocalBoxFuture {
+            match panic::catch_unwind(AssertUnwindSafe(make)) {
+                Ok(future) => Box::pin(drive(future, slot, None)),
+                Err(payload) => {
+                    slot.complete(Outcome::Panic(payload));
+                    Box::pin(async {})
                 }
-                let Some(running) = future.as_mut().as_pin_mut() else {
-                    return Poll::Ready(None);
-                };
-                match panic::catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
-                    Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
-                    Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
-                    Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
-                        Some(Poll::Ready(())) => {
-                            Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut)))
-                        }
-                        _ => Poll::Pending,
-                    },
-                }
-            })
-            .await;
-            drop(timer);
-            // Drop the future here, on the runtime, before the caller hears of the outcome. A
-            // panic in its `Drop` counts as the future's panic unless it already panicked.
-            let dropped = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
-            let outcome = match (outcome, dropped) {
-                (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
-                (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
-                (outcome, _) => outcome,
-            };
-            if let Some(outcome) = outcome {
-                slot.complete(outcome);
             }
         }),
         owner,
     )
+}
+
+/// A job's body: polls `future` on the runtime until it completes, panics, is cancelled or
+/// (with a `timer`) times out, drops it there, and reports to `slot`.
+async fn drive<F: Future>(future: F, slot: Arc<Slot<F::Output>>, timer: Option<BoxFuture>) {
+    let mut timer = timer;
+    let mut future = pin!(Some(future));
+    let outcome = poll_fn(|cx| {
+        if slot.should_stop(cx.waker()) {
+            return Poll::Ready(None);
+        }
+        let Some(running) = future.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        match panic::catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
+            Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
+            Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut))),
+                _ => Poll::Pending,
+            },
+        }
+    })
+    .await;
+    drop(timer);
+    // Drop the future here, on the runtime, before the caller hears of the outcome. A panic
+    // in its `Drop` counts as the future's panic unless it already panicked.
+    let dropped = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
+    let outcome = match (outcome, dropped) {
+        (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
+        (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
+        (outcome, _) => outcome,
+    };
+    if let Some(outcome) = outcome {
+        slot.complete(outcome);
+    }
 }

@@ -8,11 +8,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_executor::Executor;
+use async_executor::{Executor, LocalExecutor};
 use event_listener::{Event, Listener};
 
 use crate::{
-    runtime::{BoxFuture, BridgeRuntime, Job},
+    runtime::{BoxFuture, BridgeRuntime, Job, LocalJob},
     sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, Weak, lock},
 };
 
@@ -50,6 +50,8 @@ struct Shared {
     threads: usize,
     stopping: AtomicBool,
     stop: async_channel::Sender<()>,
+    /// Local jobs for the first thread's local executor.
+    local_jobs: async_channel::Sender<LocalJob>,
     exited: AtomicUsize,
     on_exit: Event,
     /// Callers inside `spawn` holding an upgraded executor: an exiting thread waits for them,
@@ -105,11 +107,13 @@ impl SmolBuilder {
         }
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let (stop, stopped) = async_channel::bounded(1);
+        let (local_jobs, local_incoming) = async_channel::unbounded();
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             threads: self.threads,
             stopping: AtomicBool::new(false),
             stop,
+            local_jobs,
             exited: AtomicUsize::new(0),
             on_exit: Event::new(),
             spawning: AtomicUsize::new(0),
@@ -124,8 +128,15 @@ impl SmolBuilder {
             let thread_shared = shared.clone();
             let thread_executor = executor.clone();
             let thread_stopped = stopped.clone();
-            let spawned =
-                builder.spawn(move || run(thread_shared, thread_executor, thread_stopped));
+            let thread_local_jobs = (index == 0).then(|| local_incoming.clone());
+            let spawned = builder.spawn(move || {
+                run(
+                    thread_shared,
+                    thread_executor,
+                    thread_stopped,
+                    thread_local_jobs,
+                )
+            });
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(err) => {
@@ -209,17 +220,30 @@ fn run(
     shared: Arc<Shared>,
     executor: Arc<Executor<'static>>,
     stopped: async_channel::Receiver<()>,
+    local_jobs: Option<async_channel::Receiver<LocalJob>>,
 ) {
     RUNTIME_ID.with(|id| id.set(shared.id));
-    // Declared first, so it runs last: after the executor (and the tasks it held) is dropped.
+    // Declared first, so it runs last: after the executors (and the tasks they held) drop.
     let _exit = OnExit(&shared);
+    // The first thread also runs futures that are not `Send`, on an executor of its own.
+    let local = LocalExecutor::new();
     loop {
         let stopped = stopped.clone();
+        let local_jobs = local_jobs.clone();
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            async_io::block_on(executor.run(async move {
+            let shared_tasks = executor.run(async move {
                 // Completes when the sender is closed by `begin_stop`.
                 let _ = stopped.recv().await;
-            }))
+            });
+            let local_tasks = async {
+                if let Some(local_jobs) = local_jobs {
+                    while let Ok(job) = local_jobs.recv().await {
+                        local.spawn(job.into_future()).detach();
+                    }
+                }
+                futures_lite::future::pending::<()>().await
+            };
+            async_io::block_on(local.run(futures_lite::future::or(shared_tasks, local_tasks)))
         }));
         // Jobs catch their own panics; anything else that unwinds here must not end the
         // thread while the runtime is meant to run.
@@ -227,6 +251,8 @@ fn run(
             break;
         }
     }
+    // Local tasks still pending are dropped here, on their thread.
+    drop(local);
     // `stopping` is set, so no new spawner will upgrade the executor; let the ones already
     // holding it finish, so that the last reference is dropped here and not on a caller.
     while shared.spawning.load(Ordering::SeqCst) != 0 {
@@ -248,6 +274,7 @@ impl Shared {
     fn begin_stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.stop.close();
+        self.local_jobs.close();
     }
 
     fn all_exited(&self) -> bool {
@@ -283,6 +310,20 @@ impl BridgeRuntime for SmolRuntime {
 
     fn is_runtime_thread(&self) -> bool {
         RUNTIME_ID.with(Cell::get) == self.shared.id
+    }
+
+    fn supports_local(&self) -> bool {
+        true
+    }
+
+    fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(job);
+        }
+        self.shared
+            .local_jobs
+            .try_send(job)
+            .map_err(|err| err.into_inner())
     }
 
     fn block_on_one_off(&self, job: Job) -> io::Result<()> {

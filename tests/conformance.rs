@@ -2,8 +2,13 @@
 
 use loopbridge::{SmolRuntime, conformance::Suite};
 
-loopbridge::conformance_suite!(smol_one_thread, Suite::new(SmolRuntime::start));
+loopbridge::conformance_suite!(
+    smol_one_thread,
+    Suite::new(SmolRuntime::start).local_tasks()
+);
 loopbridge::conformance_suite!(
     smol_three_threads,
-    Suite::new(|| SmolRuntime::with_threads(3)).threads(3)
+    Suite::new(|| SmolRuntime::with_threads(3))
+        .threads(3)
+        .local_tasks()
 );

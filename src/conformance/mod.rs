@@ -27,9 +27,11 @@ pub mod support;
 
 use std::{
     any::Any,
+    cell::Cell,
     collections::HashSet,
     fmt, io,
     panic::{self, AssertUnwindSafe},
+    rc::Rc,
     sync::{
         Arc, Barrier,
         atomic::{AtomicUsize, Ordering},
@@ -61,6 +63,7 @@ pub struct Suite {
     setup: Setup,
     threads: usize,
     owns_runtime: bool,
+    local: bool,
 }
 
 impl fmt::Debug for Suite {
@@ -68,6 +71,7 @@ impl fmt::Debug for Suite {
         f.debug_struct("Suite")
             .field("threads", &self.threads)
             .field("owns_runtime", &self.owns_runtime)
+            .field("local", &self.local)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +89,7 @@ impl Suite {
             setup: Arc::new(move || factory.clone()),
             threads: 1,
             owns_runtime: true,
+            local: false,
         }
     }
 
@@ -111,6 +116,7 @@ impl Suite {
             }),
             threads: 1,
             owns_runtime: true,
+            local: false,
         }
     }
 
@@ -134,6 +140,15 @@ impl Suite {
     /// to serve calls while the old one is wedged.
     pub fn shared_runtime(mut self) -> Suite {
         self.owns_runtime = false;
+        self
+    }
+
+    /// Declares that the runtime runs futures that are not `Send`
+    /// ([`BridgeRuntime::supports_local`]): the checks then expect
+    /// [`Bridge::call_local`] to work, and otherwise to fail with
+    /// [`BridgeError::Unsupported`].
+    pub fn local_tasks(mut self) -> Suite {
+        self.local = true;
         self
     }
 
@@ -202,6 +217,7 @@ macro_rules! conformance_suite {
             shutdown_of_a_stuck_runtime_is_bounded,
             shutdown_from_the_bridge_itself,
             dropping_the_last_clone_shuts_down,
+            local_futures,
         );
     };
     (@checks $name:ident, $suite:expr; $($check:ident,)*) => {
@@ -784,6 +800,91 @@ impl Suite {
                 .recv_timeout(PATIENCE)
                 .expect("the detached future was never dropped");
             assert!(is_runtime_thread_name(&on), "dropped on {on}");
+        });
+    }
+
+    /// `call_local` runs a future holding an `Rc` across an await, with the timeout, panic,
+    /// nested-call and shutdown semantics of `call`; a runtime without local tasks refuses it
+    /// with `Unsupported`.
+    pub fn local_futures(&self) {
+        let suite = self.clone();
+        bounded("local_futures", move || {
+            let bridge = suite.bridge();
+            let (tx, rx) = async_channel::bounded::<u32>(1);
+            tx.send_blocking(1).unwrap();
+            let counted = bridge.call_local(move || async move {
+                let count = Rc::new(Cell::new(0));
+                let held = count.clone();
+                // An `Rc` held across a real await.
+                held.set(rx.recv().await.unwrap());
+                futures_lite::future::yield_now().await;
+                held.set(held.get() + 1);
+                (count.get(), thread_name())
+            });
+            if !suite.local {
+                let err = counted.unwrap_err();
+                assert!(err.is_unsupported(), "expected Unsupported, got {err:?}");
+                assert!(err.to_string().contains("call_local"), "{err}");
+                return;
+            }
+            let (count, ran_on) = counted.unwrap();
+            assert_eq!(count, 2);
+            assert!(is_runtime_thread_name(&ran_on), "ran on {ran_on}");
+
+            let (guard, dropped) = DropSignal::new();
+            let err = bridge
+                .call_local_timeout(
+                    move || async move {
+                        let _not_send = Rc::new(());
+                        pending_with(guard).await
+                    },
+                    SHORT,
+                )
+                .unwrap_err();
+            assert!(err.is_timed_out());
+            let on = dropped
+                .recv_timeout(PATIENCE)
+                .expect("the local future was never dropped");
+            assert_eq!(
+                on, ran_on,
+                "a local future is dropped on the thread that polled it"
+            );
+
+            let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+                bridge.call_local(|| async {
+                    let _not_send = Rc::new(());
+                    if true {
+                        panic!("local boom");
+                    }
+                })
+            }))
+            .unwrap_err();
+            assert_eq!(panic_message(&*payload), Some("local boom"));
+
+            let inner = bridge.clone();
+            let err = bridge
+                .call(async move { inner.call_local(|| async { 1 }) })
+                .unwrap()
+                .unwrap_err();
+            assert!(err.is_nested(), "{err:?}");
+
+            let (started_tx, started_rx) = mpsc::channel();
+            let (guard, dropped) = DropSignal::new();
+            let caller = {
+                let bridge = bridge.clone();
+                thread::spawn(move || {
+                    bridge.call_local(move || async move {
+                        let _not_send = Rc::new(());
+                        started_tx.send(()).unwrap();
+                        pending_with(guard).await
+                    })
+                })
+            };
+            started_rx.recv_timeout(PATIENCE).unwrap();
+            assert!(bridge.shutdown_timeout(PATIENCE));
+            assert!(caller.join().unwrap().unwrap_err().is_shutdown());
+            assert_eq!(dropped.recv_timeout(PATIENCE).unwrap(), ran_on);
+            assert_eq!(bridge.stats().started, 1);
         });
     }
 }

@@ -65,7 +65,7 @@ use std::{
 
 #[cfg(doc)]
 use loopbridge::Bridge;
-use loopbridge::{BoxFuture, BridgeRuntime, Job};
+use loopbridge::{BoxFuture, BridgeRuntime, Job, LocalJob};
 use tokio::runtime::{Builder, Handle, RuntimeFlavor};
 
 use crate::{attached::Attached, owned::Owned};
@@ -118,7 +118,8 @@ impl TokioRuntime {
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
     pub fn current_thread() -> io::Result<TokioRuntime> {
-        let (owned, handle) = Owned::start(|| Builder::new_current_thread().enable_all().build())?;
+        let (owned, handle) =
+            Owned::start(|| Builder::new_current_thread().enable_all().build(), true)?;
         Ok(TokioRuntime {
             handle,
             kind: Kind::Owned {
@@ -152,13 +153,16 @@ impl TokioRuntime {
                  use TokioRuntime::current_thread() for a single thread",
             ));
         }
-        let (owned, handle) = Owned::start(move || {
-            Builder::new_multi_thread()
-                .worker_threads(workers)
-                .thread_name("loopbridge-tokio-w")
-                .enable_all()
-                .build()
-        })?;
+        let (owned, handle) = Owned::start(
+            move || {
+                Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .thread_name("loopbridge-tokio-w")
+                    .enable_all()
+                    .build()
+            },
+            false,
+        )?;
         Ok(TokioRuntime {
             handle,
             kind: Kind::Owned {
@@ -241,6 +245,20 @@ impl BridgeRuntime for TokioRuntime {
 
     fn is_runtime_thread(&self) -> bool {
         Handle::try_current().is_ok_and(|current| current.id() == self.handle.id())
+    }
+
+    fn supports_local(&self) -> bool {
+        match &self.kind {
+            Kind::Owned { owned, .. } => owned.supports_local(),
+            Kind::Attached(_) => false,
+        }
+    }
+
+    fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
+        match &self.kind {
+            Kind::Owned { owned, .. } => owned.spawn_local(job),
+            Kind::Attached(_) => Err(job),
+        }
     }
 
     fn block_on_one_off(&self, job: Job) -> io::Result<()> {

@@ -11,13 +11,17 @@ use std::{
     time::Instant,
 };
 
+use loopbridge::LocalJob;
 use tokio::{
     runtime::{Handle, Runtime},
-    sync::oneshot,
+    sync::{mpsc as mpsc_tokio, oneshot},
+    task::LocalSet,
 };
 
 pub(crate) struct Owned {
     stopping: AtomicBool,
+    /// Local jobs for the driver thread's `LocalSet` (current_thread only).
+    local_jobs: Option<mpsc_tokio::UnboundedSender<LocalJob>>,
     /// Dropping the sender ends the driver thread's `block_on`.
     stop: Mutex<Option<oneshot::Sender<()>>>,
     exit: Arc<Exit>,
@@ -44,11 +48,21 @@ impl Owned {
     /// Starts a driver thread that builds a runtime with `build`, runs it until stopped, then
     /// drops it on the same thread. Returns once the runtime is up, or with the error that
     /// kept it from coming up (the driver thread has then been joined).
-    pub(crate) fn start<B>(build: B) -> io::Result<(Owned, Handle)>
+    ///
+    /// With `local`, the driver thread runs a `LocalSet` beside the runtime for local jobs;
+    /// only a current_thread runtime runs its tasks on the driver thread, so only it can.
+    pub(crate) fn start<B>(build: B, local: bool) -> io::Result<(Owned, Handle)>
     where
         B: FnOnce() -> io::Result<Runtime> + Send + 'static,
     {
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Handle>>();
+        let (local_jobs, local_incoming) = match local {
+            true => {
+                let (tx, rx) = mpsc_tokio::unbounded_channel::<LocalJob>();
+                (Some(tx), Some(rx))
+            }
+            false => (None, None),
+        };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let exit = Arc::new(Exit::default());
         let on_exit = OnExit(exit.clone());
@@ -65,7 +79,22 @@ impl Owned {
                 };
                 let _ = ready_tx.send(Ok(runtime.handle().clone()));
                 // Runs the tasks (current_thread) or just waits (multi_thread) until stopped.
-                let _ = runtime.block_on(stop_rx);
+                match local_incoming {
+                    Some(mut incoming) => {
+                        let local = LocalSet::new();
+                        local.spawn_local(async move {
+                            while let Some(job) = incoming.recv().await {
+                                tokio::task::spawn_local(job.into_future());
+                            }
+                        });
+                        let _ = local.block_on(&runtime, stop_rx);
+                        // Local tasks still pending are dropped here, on their thread.
+                        drop(local);
+                    }
+                    None => {
+                        let _ = runtime.block_on(stop_rx);
+                    }
+                }
                 // Dropped here, never on a caller's thread: pending tasks are dropped on the
                 // runtime, and a worker stuck in a task is waited for here, not by a caller.
                 drop(runtime);
@@ -74,6 +103,7 @@ impl Owned {
             Ok(Ok(handle)) => Ok((
                 Owned {
                     stopping: AtomicBool::new(false),
+                    local_jobs,
                     stop: Mutex::new(Some(stop_tx)),
                     exit,
                     driver: Mutex::new(Some(driver)),
@@ -95,6 +125,17 @@ impl Owned {
 
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn supports_local(&self) -> bool {
+        self.local_jobs.is_some()
+    }
+
+    pub(crate) fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
+        match &self.local_jobs {
+            Some(local_jobs) if !self.is_stopping() => local_jobs.send(job).map_err(|err| err.0),
+            _ => Err(job),
+        }
     }
 
     pub(crate) fn begin_stop(&self) {

@@ -19,7 +19,7 @@ fn app_handle() -> tokio::runtime::Handle {
 
 loopbridge::conformance_suite!(
     tokio_current_thread,
-    Suite::new(TokioRuntime::current_thread)
+    Suite::new(TokioRuntime::current_thread).local_tasks()
 );
 loopbridge::conformance_suite!(
     tokio_multi_thread,
