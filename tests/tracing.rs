@@ -1,0 +1,136 @@
+//! The `tracing` feature: the caller's span travels into bridged futures, and the bridge's
+//! lifecycle is logged. Recorded with a real `tracing-subscriber` layer.
+
+mod support {
+    pub mod recorder;
+}
+
+use std::time::Duration;
+
+use loopbridge::{
+    Bridge,
+    conformance::support::{Latch, SHORT, bounded},
+};
+use support::recorder::Recorder;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Runs `f` with a fresh recorder as this thread's default subscriber.
+fn recorded(f: impl FnOnce()) -> Recorder {
+    let recorder = Recorder::default();
+    let subscriber = tracing_subscriber::registry().with(recorder.clone());
+    tracing::subscriber::with_default(subscriber, f);
+    recorder
+}
+
+#[test]
+fn an_event_in_a_bridged_future_is_recorded_under_the_callers_span() {
+    bounded("caller span", || {
+        let bridge = Bridge::new();
+        let recorder = recorded(|| {
+            let span = tracing::info_span!("request", request_id = 42, user = "ada");
+            let _entered = span.enter();
+            bridge
+                .call(async { tracing::info!(step = 1, "inside call") })
+                .unwrap();
+            bridge
+                .call_timeout(
+                    async { tracing::info!("inside call_timeout") },
+                    Duration::from_secs(5),
+                )
+                .unwrap();
+            bridge
+                .spawn(async { tracing::info!("inside spawn") })
+                .unwrap()
+                .join()
+                .unwrap();
+            bridge
+                .call_local(|| async { tracing::info!("inside call_local") })
+                .unwrap();
+        });
+        for message in [
+            "inside call step=1",
+            "inside call_timeout",
+            "inside spawn",
+            "inside call_local",
+        ] {
+            let event = recorder
+                .find(message)
+                .unwrap_or_else(|| panic!("no event {message:?}"));
+            assert_eq!(
+                event.span.as_deref(),
+                Some("request{request_id=42 user=\"ada\"}"),
+                "{message}: recorded outside the caller's span"
+            );
+            assert!(
+                event.thread.starts_with("loopbridge-smol"),
+                "{message} ran on {}",
+                event.thread
+            );
+        }
+    });
+}
+
+#[test]
+fn a_call_without_a_span_records_none() {
+    bounded("no span", || {
+        let bridge = Bridge::new();
+        let recorder = recorded(|| bridge.call(async { tracing::info!("spanless") }).unwrap());
+        assert_eq!(recorder.find("spanless").unwrap().span, None);
+    });
+}
+
+#[test]
+fn the_lifecycle_is_logged() {
+    bounded("lifecycle events", || {
+        let bridge = Bridge::new();
+        let latch = Latch::new();
+        let recorder = recorded(|| {
+            bridge.call(async {}).unwrap();
+            let inner = bridge.clone();
+            bridge
+                .call(async move { inner.call(async {}) })
+                .unwrap()
+                .unwrap();
+            let blocker = latch.clone();
+            assert!(
+                bridge
+                    .call_timeout(async move { blocker.wait() }, SHORT)
+                    .is_err()
+            );
+            latch.release();
+            bridge.shutdown();
+        });
+        let lifecycle: Vec<_> = recorder
+            .events()
+            .into_iter()
+            .filter(|e| e.target == "loopbridge")
+            .map(|e| (e.level, e.message))
+            .collect();
+        let has = |level: tracing::Level, texts: &[&str]| {
+            lifecycle
+                .iter()
+                .any(|(l, m)| *l == level && texts.iter().all(|t| m.contains(t)))
+        };
+        use tracing::Level;
+        let expected: [(Level, &[&str]); 6] = [
+            (Level::INFO, &["bridge runtime started", "generation=1"]),
+            (Level::DEBUG, &["nested call served on a one-off thread"]),
+            (Level::DEBUG, &["bridge call timed out"]),
+            (
+                Level::DEBUG,
+                &["health probe after a timeout", "healthy=false"],
+            ),
+            (Level::WARN, &["bridge runtime retired", "by_probe=true"]),
+            (
+                Level::INFO,
+                &["bridge shut down", "took=", "all_exited=true"],
+            ),
+        ];
+        for (level, texts) in expected {
+            assert!(
+                has(level, texts),
+                "no {level} event with {texts:?} in {lifecycle:#?}"
+            );
+        }
+    });
+}
