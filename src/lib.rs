@@ -68,6 +68,7 @@ pub mod conformance;
 mod context;
 mod error;
 mod generation;
+mod global;
 mod runtime;
 mod slot;
 mod smol;
@@ -80,6 +81,7 @@ pub use crate::bridge::{
     Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy,
 };
 pub use crate::error::BridgeError;
+pub use crate::global::{global, shutdown_global};
 pub use crate::runtime::{BoxFuture, BridgeRuntime, Job, LocalBoxFuture, LocalJob, LocalJobFuture};
 pub use crate::smol::{SmolBuilder, SmolRuntime};
 pub use crate::stats::BridgeStats;
