@@ -24,9 +24,17 @@ use crate::{
 };
 
 /// How long the health probe waits for a runtime to run a no-op task, by default.
+///
+/// ```
+/// assert_eq!(loopbridge::DEFAULT_PROBE_TIMEOUT, std::time::Duration::from_millis(200));
+/// ```
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// How long shutdown (explicit or on drop) waits for runtime threads to exit, by default.
+///
+/// ```
+/// assert_eq!(loopbridge::DEFAULT_SHUTDOWN_GRACE, std::time::Duration::from_secs(3));
+/// ```
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// What a bridge does with a blocking call made from one of its own runtime threads.
@@ -87,6 +95,12 @@ pub struct BridgeBuilder {
 impl BridgeBuilder {
     /// A builder with the defaults: [`SmolRuntime::start`], a 200 ms probe, a 3 s shutdown
     /// grace, and [`NestedPolicy::Fallback`].
+    ///
+    /// ```
+    /// let bridge = loopbridge::BridgeBuilder::new().build();
+    /// assert_eq!(bridge.call(async { 1 })?, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
     pub fn new() -> BridgeBuilder {
         BridgeBuilder {
             factory: boxed_factory(SmolRuntime::start),
@@ -102,6 +116,13 @@ impl BridgeBuilder {
     /// The factory runs on the thread that makes the first call, and again after a generation
     /// is retired. An error it returns reaches that caller as [`BridgeError::Start`]; the next
     /// call tries again.
+    ///
+    /// ```
+    /// use loopbridge::{Bridge, SmolRuntime};
+    /// let bridge = Bridge::builder().runtime(|| SmolRuntime::with_threads(2)).build();
+    /// assert_eq!(bridge.call(async { 2 })?, 2);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
     pub fn runtime<R, F>(mut self, factory: F) -> BridgeBuilder
     where
         R: BridgeRuntime,
@@ -117,6 +138,13 @@ impl BridgeBuilder {
     /// # Panics
     ///
     /// Panics if `timeout` is zero: no runtime could ever pass such a probe.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::builder()
+    ///     .probe_timeout(std::time::Duration::from_secs(1))
+    ///     .build();
+    /// # drop(bridge);
+    /// ```
     pub fn probe_timeout(mut self, timeout: Duration) -> BridgeBuilder {
         assert!(
             !timeout.is_zero(),
@@ -128,12 +156,27 @@ impl BridgeBuilder {
 
     /// Sets how long [`Bridge::shutdown`] and dropping the last clone wait for the runtime's
     /// threads to exit (default 3 s). Zero means "tell them to stop and do not wait".
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::builder()
+    ///     .shutdown_grace(std::time::Duration::from_millis(500))
+    ///     .build();
+    /// bridge.call(async {})?;
+    /// bridge.shutdown(); // waits at most 500 ms
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> BridgeBuilder {
         self.shutdown_grace = grace;
         self
     }
 
     /// Sets what a blocking call from the bridge's own runtime does (see [`NestedPolicy`]).
+    ///
+    /// ```
+    /// use loopbridge::{Bridge, NestedPolicy};
+    /// let bridge = Bridge::builder().nested(NestedPolicy::Error).build();
+    /// # drop(bridge);
+    /// ```
     pub fn nested(mut self, policy: NestedPolicy) -> BridgeBuilder {
         self.nested = policy;
         self
@@ -141,12 +184,26 @@ impl BridgeBuilder {
 
     /// Makes the bridge start a fresh runtime for every call and shut it down afterwards,
     /// instead of keeping one (see [`Bridge::per_call`]).
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::builder().per_call().build();
+    /// bridge.call(async {})?;
+    /// bridge.call(async {})?;
+    /// assert_eq!(bridge.stats().started, 2);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
     pub fn per_call(mut self) -> BridgeBuilder {
         self.per_call = true;
         self
     }
 
     /// Builds the bridge. No runtime starts until the first call (or [`Bridge::start`]).
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::builder().build();
+    /// assert_eq!(bridge.stats().started, 0); // nothing runs yet
+    /// # drop(bridge);
+    /// ```
     pub fn build(self) -> Bridge {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Bridge {

@@ -55,9 +55,100 @@
 //! # Ok::<(), loopbridge::BridgeError>(())
 //! ```
 //!
+//! # Choosing an adapter
+//!
+//! | runtime | how | pick it when |
+//! |---|---|---|
+//! | smol (built in) | [`Bridge::new`], or [`SmolRuntime::with_threads`] for more threads | your async code is runtime-agnostic or smol-based (async-io timers and sockets) |
+//! | tokio current_thread | `Bridge::with_runtime(loopbridge_tokio::TokioRuntime::current_thread)` | the code needs tokio (hyper, reqwest, tonic); the usual choice for one client and its pool |
+//! | tokio multi_thread | `Bridge::with_runtime(\|\| TokioRuntime::multi_thread(4))` | bridged work is heavy or highly concurrent |
+//! | tokio, attached | `Bridge::with_runtime(move \|\| TokioRuntime::from_handle(handle.clone()))` | the application already runs a tokio runtime and wants its clients on it |
+//! | your own | implement [`BridgeRuntime`] | anything else; check it with the `conformance` suite |
+//!
+//! `Bridge` is not generic over the runtime, so a library can take a `&Bridge` and let the
+//! application choose. Every runtime above passes one conformance suite (see
+//! `conformance` below). [`Bridge::per_call`] gives the runtime-per-call strategy behind the
+//! same API, for comparison; the `compare` example measures both.
+//!
+//! # Timeouts and cancellation
+//!
+//! [`Bridge::call_timeout`] enforces its deadline on the caller's side: the caller gets
+//! [`BridgeError::TimedOut`] at the deadline even if the runtime's thread is blocked. The
+//! future is then *cancelled*, not abandoned: the bridge wakes it on its runtime, which drops
+//! it there (a future that never started is dropped without being polled). The same holds for
+//! [`BridgeTask::join_timeout`], for dropping a [`BridgeTask`], and for
+//! [`Bridge::spawn_timeout`], whose deadline the runtime's own timer enforces.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let bridge = loopbridge::Bridge::new();
+//! let slow = async {
+//!     async_io::Timer::after(Duration::from_secs(60)).await;
+//! };
+//! let err = bridge.call_timeout(slow, Duration::from_millis(20)).unwrap_err();
+//! assert!(err.is_timed_out()); // and `slow` has been dropped on the runtime
+//! ```
+//!
+//! # Health checks and retirement
+//!
+//! A timeout can mean the future is slow, or that the runtime is wedged: a task blocks its
+//! thread synchronously. After each timeout the bridge sends the runtime a no-op probe task
+//! and waits up to [`BridgeBuilder::probe_timeout`] (200 ms by default). If the probe runs,
+//! nothing else happens: other callers' work in flight is undisturbed. If it does not, the
+//! runtime *generation* is retired before `call_timeout` returns: it is unpublished, the calls
+//! still on it fail with [`BridgeError::Retired`], it is told to stop, and the next call starts
+//! a fresh runtime from the factory. Nobody joins the stuck thread; it exits and releases its
+//! resources once it is free. [`Bridge::stats`] counts generations started and retired.
+//!
+//! # Nested calls
+//!
+//! A bridged future that calls the blocking API of its own bridge would block the runtime on
+//! itself. The bridge detects such calls ([`BridgeRuntime::is_runtime_thread`]) and, by
+//! default, runs them on a one-off thread with a one-off runtime context from the adapter,
+//! with their timeout and cancellation ([`NestedPolicy::Fallback`]). The calling runtime
+//! thread is blocked meanwhile, so the nested future must not need IO bound to it. Choose
+//! [`NestedPolicy::Error`] to fail fast with [`BridgeError::Nested`] instead. From async code
+//! on the bridge, `bridge.spawn(fut)?.await` never blocks and is the better path.
+//!
+//! ```
+//! let bridge = loopbridge::Bridge::new();
+//! let inner = bridge.clone();
+//! let n = bridge.call(async move { inner.spawn(async { 1 }).unwrap().await })??;
+//! assert_eq!(n, 1);
+//! # Ok::<(), loopbridge::BridgeError>(())
+//! ```
+//!
+//! # Shutdown
+//!
+//! [`Bridge::shutdown`] is explicit, idempotent, terminal and bounded: calls in flight fail
+//! with [`BridgeError::Shutdown`] at once and their futures are dropped on the runtime, the
+//! runtime's threads are joined within a grace period (3 s by default), and a thread that is
+//! stuck is left to exit by itself rather than waited for. Dropping the last clone of a
+//! `Bridge` does the same, so a drop can block for up to the grace period. Called from the
+//! bridge's own runtime, shutdown only schedules the stop. The process-wide [`global`] bridge
+//! is never dropped: call [`shutdown_global`] on exit paths.
+//!
+//! # Context and tracing
+//!
+//! With the `tracing` feature, every [`call`](Bridge::call), [`spawn`](Bridge::spawn) and
+//! [`call_local`](Bridge::call_local) captures the caller's current span and default
+//! subscriber, and the future runs inside them on the bridge: an event it emits is recorded
+//! under the caller's span, with its fields (request ids, users, tenants), instead of as an
+//! orphan on a bridge thread. The bridge also logs its lifecycle under the `loopbridge`
+//! target: runtime started (info), timeouts, probe results and nested fallbacks (debug),
+//! retirements (warn) and shutdowns (info, with how long they took and whether threads were
+//! left stuck). Without the feature, nothing of `tracing` is compiled in.
+//!
+//! Anything else a call needs (credentials, an approval callback, a profile) travels
+//! explicitly: move it into the future.
+//!
 //! # Features
 //!
-//! None yet: the default adapter is always built.
+//! - `tracing`: carry the caller's `tracing` span into bridged futures, and log the bridge's
+//!   lifecycle (off by default).
+//! - `conformance`: the `conformance` module, a suite and its test helpers, for checking an adapter
+//!   (off by default).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]

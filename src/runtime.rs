@@ -14,6 +14,16 @@ use std::{
 use crate::{error::Abort, slot::Abortable};
 
 /// A boxed, type-erased future, as adapters return from [`BridgeRuntime::sleep`].
+///
+/// ```
+/// use std::time::Duration;
+/// use loopbridge::{BoxFuture, BridgeRuntime, SmolRuntime};
+///
+/// let runtime = SmolRuntime::start()?;
+/// let timer: BoxFuture = runtime.sleep(Duration::from_millis(1));
+/// # drop(timer);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A unit of work the bridge hands to a runtime: the caller's future wrapped with its result
@@ -36,6 +46,18 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// [`BridgeTask::cancel`]: crate::BridgeTask::cancel
 /// [`BridgeError::Cancelled`]: crate::BridgeError::Cancelled
+///
+/// An adapter's `spawn` hands the job to its executor and lets it run:
+///
+/// ```
+/// use loopbridge::Job;
+///
+/// fn spawn(executor: &async_executor::Executor<'static>, job: Job) -> Result<(), Job> {
+///     executor.spawn(job).detach();
+///     Ok(())
+/// }
+/// # let _ = spawn;
+/// ```
 #[must_use = "a job does nothing unless a runtime polls it"]
 pub struct Job(Guarded<BoxFuture>);
 
@@ -62,6 +84,14 @@ impl fmt::Debug for Job {
 }
 
 /// A boxed future that need not be `Send`, as [`LocalJob::into_future`] builds.
+///
+/// ```
+/// use std::rc::Rc;
+/// let not_send: loopbridge::LocalBoxFuture = Box::pin(async {
+///     let _rc = Rc::new(());
+/// });
+/// # drop(not_send);
+/// ```
 pub type LocalBoxFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 
 /// A job whose future is not `Send`, from [`Bridge::call_local`](crate::Bridge::call_local).
@@ -71,6 +101,17 @@ pub type LocalBoxFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// one of its threads, calls [`into_future`](LocalJob::into_future) there, and polls the
 /// future on that thread only. Results, panics, cancellation and dropping work as for a
 /// [`Job`].
+///
+/// An adapter's `spawn_local` moves the job to its thread, which makes and runs the future:
+///
+/// ```
+/// use loopbridge::LocalJob;
+///
+/// fn run_on_this_thread(local: &async_executor::LocalExecutor<'static>, job: LocalJob) {
+///     local.spawn(job.into_future()).detach();
+/// }
+/// # let _ = run_on_this_thread;
+/// ```
 #[must_use = "a job does nothing unless a runtime polls it"]
 pub struct LocalJob {
     make: Option<Box<dyn FnOnce() -> LocalBoxFuture + Send + 'static>>,
@@ -91,6 +132,14 @@ impl LocalJob {
     /// Makes the job's future. Call it on the thread that will poll the future, and poll it
     /// only there: it is not `Send`. A panic in the caller's closure is caught and re-raised
     /// on the caller, like a panic in the future.
+    ///
+    /// ```
+    /// fn poll_here(job: loopbridge::LocalJob) {
+    ///     // On the thread that polls it:
+    ///     futures_lite::future::block_on(job.into_future());
+    /// }
+    /// # let _ = poll_here;
+    /// ```
     pub fn into_future(mut self) -> LocalJobFuture {
         let make = self
             .make
@@ -124,6 +173,14 @@ impl fmt::Debug for LocalJob {
 
 /// The future of a [`LocalJob`], from [`LocalJob::into_future`]; poll it on the thread that
 /// made it.
+///
+/// ```
+/// fn run(local: &async_executor::LocalExecutor<'static>, job: loopbridge::LocalJob) {
+///     let future: loopbridge::LocalJobFuture = job.into_future();
+///     local.spawn(future).detach();
+/// }
+/// # let _ = run;
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct LocalJobFuture(Guarded<LocalBoxFuture>);
 

@@ -79,12 +79,24 @@ pub struct SmolBuilder {
 
 impl SmolBuilder {
     /// Sets the number of executor threads (default 1; at least 1).
+    ///
+    /// ```
+    /// let runtime = loopbridge::SmolRuntime::builder().threads(2).start()?;
+    /// assert_eq!(runtime.threads(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn threads(mut self, threads: usize) -> SmolBuilder {
         self.threads = threads;
         self
     }
 
     /// Sets the stack size of each executor thread, in bytes (default: the standard library's).
+    ///
+    /// ```
+    /// let runtime = loopbridge::SmolRuntime::builder().stack_size(4 << 20).start()?;
+    /// # drop(runtime);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> SmolBuilder {
         self.stack_size = Some(bytes);
         self
@@ -97,6 +109,12 @@ impl SmolBuilder {
     /// An [`io::ErrorKind::InvalidInput`] error for zero threads, or the error of a thread that
     /// could not be spawned. On error every thread already started has been stopped and
     /// joined: nothing is left behind.
+    ///
+    /// ```
+    /// let runtime = loopbridge::SmolRuntime::builder().start()?;
+    /// # drop(runtime);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn start(self) -> io::Result<SmolRuntime> {
         if self.threads == 0 {
             return Err(io::Error::new(

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Each check runs under a hang guard that ends the test process after
-//! [`PATIENCE`](support::PATIENCE) instead of letting a deadlock hang CI. The checks only
+//! [`PATIENCE`] instead of letting a deadlock hang CI. The checks only
 //! count what the bridge reports and observe what futures see; counting OS threads needs a
 //! test binary of its own (see [`support::bridge_threads`]).
 //!
@@ -78,6 +78,12 @@ impl fmt::Debug for Suite {
 
 impl Suite {
     /// A suite for runtimes made by `factory`, with one runtime thread.
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// let suite = Suite::new(SmolRuntime::start);
+    /// # let _ = suite;
+    /// ```
     pub fn new<R, F>(factory: F) -> Suite
     where
         R: BridgeRuntime,
@@ -126,6 +132,11 @@ impl Suite {
     /// # Panics
     ///
     /// Panics if `threads` is zero.
+    ///
+    /// ```
+    /// let suite = loopbridge::conformance::Suite::new(|| loopbridge::SmolRuntime::with_threads(2)).threads(2);
+    /// # let _ = suite;
+    /// ```
     pub fn threads(mut self, threads: usize) -> Suite {
         assert!(
             threads > 0,
@@ -138,6 +149,12 @@ impl Suite {
     /// Declares that the runtime is not the adapter's own (tokio's `from_handle`, say): a
     /// retired generation gets the same runtime back, so the checks do not expect a fresh one
     /// to serve calls while the old one is wedged.
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// let suite = Suite::new(SmolRuntime::start).shared_runtime();
+    /// # let _ = suite;
+    /// ```
     pub fn shared_runtime(mut self) -> Suite {
         self.owns_runtime = false;
         self
@@ -147,18 +164,36 @@ impl Suite {
     /// ([`BridgeRuntime::supports_local`]): the checks then expect
     /// [`Bridge::call_local`] to work, and otherwise to fail with
     /// [`BridgeError::Unsupported`].
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// let suite = Suite::new(SmolRuntime::start).local_tasks();
+    /// # let _ = suite;
+    /// ```
     pub fn local_tasks(mut self) -> Suite {
         self.local = true;
         self
     }
 
     /// A builder for a bridge on a fresh factory of this suite.
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, NestedPolicy, SmolRuntime};
+    /// let bridge = Suite::new(SmolRuntime::start).builder().nested(NestedPolicy::Error).build();
+    /// # drop(bridge);
+    /// ```
     pub fn builder(&self) -> BridgeBuilder {
         let factory = (self.setup)();
         Bridge::builder().runtime(move || factory())
     }
 
     /// A bridge on a fresh factory of this suite, with the default settings.
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// let bridge = Suite::new(SmolRuntime::start).bridge();
+    /// assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
+    /// ```
     pub fn bridge(&self) -> Bridge {
         self.builder().build()
     }
@@ -255,6 +290,12 @@ fn is_runtime_thread_name(name: &str) -> bool {
 impl Suite {
     /// 1. Consecutive calls reuse one runtime generation and its threads; a task started by
     ///    one call still serves the calls after it.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .reuse();
+    /// ```
     pub fn reuse(&self) {
         let suite = self.clone();
         bounded("reuse", move || {
@@ -301,6 +342,12 @@ impl Suite {
     }
 
     /// 2. Sixteen threads call at once.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .calls_from_many_threads();
+    /// ```
     pub fn calls_from_many_threads(&self) {
         let suite = self.clone();
         bounded("calls_from_many_threads", move || {
@@ -328,6 +375,12 @@ impl Suite {
 
     /// 2. Calls from inside `futures_lite::future::block_on`, a tokio current_thread runtime
     ///    (in `block_on` and in a task) and a tokio multi_thread runtime's tasks.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .calls_from_async_contexts();
+    /// ```
     pub fn calls_from_async_contexts(&self) {
         let suite = self.clone();
         bounded("calls_from_async_contexts", move || {
@@ -372,6 +425,12 @@ impl Suite {
 
     /// 7. A panic is re-raised on the caller of `call`, `join` and `.await` with its payload,
     ///    and the runtime survives it.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .panics_reach_the_caller();
+    /// ```
     pub fn panics_reach_the_caller(&self) {
         let suite = self.clone();
         bounded("panics_reach_the_caller", move || {
@@ -410,6 +469,12 @@ impl Suite {
     }
 
     /// 3. A timed-out future is dropped on its runtime, and a healthy runtime is not retired.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .timeouts_cancel_on_the_runtime();
+    /// ```
     pub fn timeouts_cancel_on_the_runtime(&self) {
         let suite = self.clone();
         bounded("timeouts_cancel_on_the_runtime", move || {
@@ -434,6 +499,12 @@ impl Suite {
     }
 
     /// 3. The deadline holds while the future blocks its runtime thread: the caller enforces it.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .deadline_holds_while_the_runtime_is_blocked();
+    /// ```
     pub fn deadline_holds_while_the_runtime_is_blocked(&self) {
         let suite = self.clone();
         bounded("deadline_holds_while_the_runtime_is_blocked", move || {
@@ -450,6 +521,12 @@ impl Suite {
     }
 
     /// 3. One call's timeout does not disturb another call in flight on a healthy runtime.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .a_timeout_spares_other_calls();
+    /// ```
     pub fn a_timeout_spares_other_calls(&self) {
         let suite = self.clone();
         bounded("a_timeout_spares_other_calls", move || {
@@ -483,6 +560,12 @@ impl Suite {
 
     /// 3. `spawn_timeout` cancels on the runtime's own timer; `join_timeout` and dropping a
     ///    task cancel it; `detach` lets it run.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .task_deadlines_and_cancellation();
+    /// ```
     pub fn task_deadlines_and_cancellation(&self) {
         let suite = self.clone();
         bounded("task_deadlines_and_cancellation", move || {
@@ -528,6 +611,12 @@ impl Suite {
     /// 4. A runtime whose every thread is blocked fails its probe and is retired at once;
     ///    calls still queued on it fail with `Retired`, and (for a runtime the adapter owns)
     ///    the next call runs on a fresh runtime while the old one is still stuck.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .a_wedged_runtime_is_retired();
+    /// ```
     pub fn a_wedged_runtime_is_retired(&self) {
         let suite = self.clone();
         bounded("a_wedged_runtime_is_retired", move || {
@@ -572,6 +661,12 @@ impl Suite {
 
     /// 5. A blocking call from the bridge's own runtime runs on a one-off thread, can use
     ///    timers there and can nest again.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .nested_calls_fall_back();
+    /// ```
     pub fn nested_calls_fall_back(&self) {
         let suite = self.clone();
         bounded("nested_calls_fall_back", move || {
@@ -612,6 +707,12 @@ impl Suite {
 
     /// 5. A nested call's timeout cancels its future on the one-off thread, even when the
     ///    cancellation comes before the one-off thread runs anything.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .nested_timeouts_cancel();
+    /// ```
     pub fn nested_timeouts_cancel(&self) {
         let suite = self.clone();
         bounded("nested_timeouts_cancel", move || {
@@ -634,6 +735,12 @@ impl Suite {
     }
 
     /// 5. Under `NestedPolicy::Error`, a nested call fails fast with `Nested`.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .nested_calls_can_be_refused();
+    /// ```
     pub fn nested_calls_can_be_refused(&self) {
         let suite = self.clone();
         bounded("nested_calls_can_be_refused", move || {
@@ -650,6 +757,12 @@ impl Suite {
 
     /// 6. A factory error reaches the caller as `Start`, publishes nothing, and the next call
     ///    tries again.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .startup_failure_is_retried();
+    /// ```
     pub fn startup_failure_is_retried(&self) {
         let factory = (self.setup)();
         bounded("startup_failure_is_retried", move || {
@@ -680,6 +793,12 @@ impl Suite {
 
     /// 8. After shutdown every entry point fails with `Shutdown`, for every clone; shutting
     ///    down twice is fine.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .shutdown_is_terminal();
+    /// ```
     pub fn shutdown_is_terminal(&self) {
         let suite = self.clone();
         bounded("shutdown_is_terminal", move || {
@@ -711,6 +830,12 @@ impl Suite {
 
     /// 8. Calls and tasks in flight fail with `Shutdown` at once and their futures are dropped
     ///    on the runtime.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .shutdown_fails_calls_in_flight();
+    /// ```
     pub fn shutdown_fails_calls_in_flight(&self) {
         let suite = self.clone();
         bounded("shutdown_fails_calls_in_flight", move || {
@@ -748,6 +873,12 @@ impl Suite {
 
     /// 8. Shutdown of a runtime whose threads are stuck returns `false` within its grace, and
     ///    the stuck calls fail at once instead of waiting for it.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .shutdown_of_a_stuck_runtime_is_bounded();
+    /// ```
     pub fn shutdown_of_a_stuck_runtime_is_bounded(&self) {
         let suite = self.clone();
         bounded("shutdown_of_a_stuck_runtime_is_bounded", move || {
@@ -763,6 +894,12 @@ impl Suite {
     }
 
     /// 8. Shutdown from a task on the bridge schedules the stop and returns.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .shutdown_from_the_bridge_itself();
+    /// ```
     pub fn shutdown_from_the_bridge_itself(&self) {
         let suite = self.clone();
         bounded("shutdown_from_the_bridge_itself", move || {
@@ -783,6 +920,12 @@ impl Suite {
     }
 
     /// 8. Dropping the last clone shuts the bridge down: a detached task's future is dropped.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .dropping_the_last_clone_shuts_down();
+    /// ```
     pub fn dropping_the_last_clone_shuts_down(&self) {
         let suite = self.clone();
         bounded("dropping_the_last_clone_shuts_down", move || {
@@ -806,6 +949,12 @@ impl Suite {
     /// `call_local` runs a future holding an `Rc` across an await, with the timeout, panic,
     /// nested-call and shutdown semantics of `call`; a runtime without local tasks refuses it
     /// with `Unsupported`.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .local_futures();
+    /// ```
     pub fn local_futures(&self) {
         let suite = self.clone();
         bounded("local_futures", move || {

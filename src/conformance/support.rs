@@ -1,5 +1,17 @@
 //! Test helpers the suite uses, public so adapter tests can use them too: a hang guard, drop
 //! signals, a latch that wedges a runtime thread, and Linux thread and descriptor counts.
+//!
+//! ```
+//! use loopbridge::{Bridge, conformance::support::{bounded, pending_with, DropSignal, PATIENCE}};
+//! use std::time::Duration;
+//!
+//! bounded("a timed-out future is dropped", || {
+//!     let bridge = Bridge::new();
+//!     let (signal, dropped) = DropSignal::new();
+//!     let _ = bridge.call_timeout(pending_with(signal), Duration::from_millis(10));
+//!     dropped.recv_timeout(PATIENCE).expect("dropped");
+//! });
+//! ```
 
 use std::{
     fs,
@@ -11,9 +23,17 @@ use std::{
 
 /// How long a check waits for something that should happen at once. Generous, so a loaded
 /// 2-core machine never flakes; a hang still fails instead of hanging CI.
+///
+/// ```
+/// assert_eq!(loopbridge::conformance::support::PATIENCE.as_secs(), 10);
+/// ```
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A short deadline for calls that are meant to time out.
+///
+/// ```
+/// assert!(loopbridge::conformance::support::SHORT < loopbridge::conformance::support::PATIENCE);
+/// ```
 pub const SHORT: Duration = Duration::from_millis(50);
 
 /// Runs `f` on its own thread and ends the whole process with exit code 101 if it has not
@@ -79,6 +99,12 @@ pub struct DropSignal(Option<mpsc::Sender<String>>);
 
 impl DropSignal {
     /// A signal and the receiver it reports to.
+    ///
+    /// ```
+    /// let (signal, dropped) = loopbridge::conformance::support::DropSignal::new();
+    /// drop(signal);
+    /// assert!(dropped.try_recv().is_ok());
+    /// ```
     pub fn new() -> (DropSignal, mpsc::Receiver<String>) {
         let (tx, rx) = mpsc::channel();
         (DropSignal(Some(tx)), rx)
@@ -156,17 +182,35 @@ pub struct Latch(Arc<(Mutex<bool>, Condvar)>);
 
 impl Latch {
     /// A closed latch.
+    ///
+    /// ```
+    /// let latch = loopbridge::conformance::support::Latch::new();
+    /// # drop(latch);
+    /// ```
     pub fn new() -> Latch {
         Latch::default()
     }
 
     /// Opens the latch for every waiter, now and later.
+    ///
+    /// ```
+    /// let latch = loopbridge::conformance::support::Latch::new();
+    /// let waiter = { let l = latch.clone(); std::thread::spawn(move || l.wait()) };
+    /// latch.release();
+    /// waiter.join().unwrap();
+    /// ```
     pub fn release(&self) {
         *self.0.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.0.1.notify_all();
     }
 
     /// Blocks the current thread until the latch opens (or [`PATIENCE`] passes).
+    ///
+    /// ```
+    /// let latch = loopbridge::conformance::support::Latch::new();
+    /// latch.release();
+    /// latch.wait();
+    /// ```
     pub fn wait(&self) {
         let guard = self.0.0.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = self.0.1.wait_timeout_while(guard, PATIENCE, |open| !*open);

@@ -35,6 +35,13 @@
 //!   Retirement and shutdown stop only the bridge's own tasks; the application's runtime is
 //!   never shut down, and a retired generation gets the same runtime back.
 //!
+//! # Futures that are not `Send`
+//!
+//! [`Bridge::call_local`](loopbridge::Bridge::call_local) runs on the current_thread flavour,
+//! on a `LocalSet` beside the runtime on its driver thread. The multi_thread and
+//! `from_handle` flavours refuse it with
+//! [`BridgeError::Unsupported`](loopbridge::BridgeError::Unsupported).
+//!
 //! # Nested calls
 //!
 //! A blocking call made from the bridge's own runtime cannot wait for that runtime, so the
