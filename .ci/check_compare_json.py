@@ -11,9 +11,16 @@ STRATEGIES = {
 WORKLOADS = {"ready", "timer_1ms", "tcp_echo", "http_get"}
 CALLERS = {1, 4, 16}
 FIELDS = {"calls", "errors", "median_ns", "p99_ns", "calls_per_sec", "cpu_ns_per_call",
-          "threads_created", "peak_extra_fds", "tcp_connections"}
+          "threads_created", "peak_extra_fds", "tcp_connections", "allocs_per_call"}
 
-cells = json.load(open(sys.argv[1]))
+objects = json.load(open(sys.argv[1]))
+cells = [o for o in objects if o["workload"] != "idle"]
+idle = {o["strategy"] for o in objects if o["workload"] == "idle"}
+for strategy in ("loopbridge smol", "loopbridge tokio-ct", "loopbridge tokio-mt",
+                 "raw thread handoff", "reqwest::blocking pattern"):
+    assert strategy in idle, f"no idle-cost object for {strategy}"
+    assert "idle_cpu_percent" in next(o for o in objects
+                                      if o["workload"] == "idle" and o["strategy"] == strategy)
 seen = {(c["strategy"], c["workload"], c["callers"]) for c in cells}
 missing = {(s, w, n) for s in STRATEGIES for w in WORKLOADS for n in CALLERS} - seen
 assert not missing, f"cells missing from the JSON: {sorted(missing)}"
@@ -21,4 +28,5 @@ for cell in cells:
     absent = FIELDS - cell.keys()
     assert not absent, f"{cell['strategy']} / {cell['workload']}: no {sorted(absent)}"
     assert cell["calls"] > 0, f"{cell['strategy']} / {cell['workload']}: no call measured"
-print(f"compare --json: {len(cells)} cells, every strategy, workload and caller count present")
+print(f"compare --json: {len(cells)} cells and {len(idle)} idle costs, every strategy, "
+      "workload and caller count present")

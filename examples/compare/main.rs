@@ -27,6 +27,9 @@ use std::{
 
 use patterns::{Kind, Session, Strategy, Target, Workload, step};
 
+#[global_allocator]
+static ALLOCATOR: os::Counting = os::Counting;
+
 const USAGE: &str = "\
 Usage: compare [--quick] [--json] [--svg FILE]
 
@@ -116,12 +119,21 @@ fn main() -> ExitCode {
             }
         }
     }
+    let (settle, window) = if options.quick {
+        (Duration::from_millis(300), Duration::from_millis(300))
+    } else {
+        (Duration::from_secs(2), Duration::from_secs(1))
+    };
+    let idles: Vec<Idle> = Kind::ALL
+        .into_iter()
+        .filter_map(|kind| idle(kind, settle, window))
+        .collect();
     progress.done(started.elapsed());
 
     if options.json {
-        println!("{}", report::json(&cells));
+        println!("{}", report::json(&cells, &idles));
     } else {
-        print!("{}", report::table(&cells, budget));
+        print!("{}", report::table(&cells, &idles, budget));
     }
     if let Some(file) = options.svg {
         if let Err(err) = std::fs::write(&file, report::svg(&cells)) {
@@ -149,6 +161,46 @@ pub struct Cell {
     pub threads_created: u64,
     pub peak_extra_fds: usize,
     pub tcp_connections: u64,
+    pub allocs_per_call: f64,
+}
+
+/// A strategy left without calls: how much CPU its own threads burn.
+#[derive(Debug)]
+pub struct Idle {
+    pub kind: Kind,
+    pub settle: Duration,
+    pub window: Duration,
+    /// CPU time of the strategy's threads over the window, in percent of one core.
+    pub cpu_percent: f64,
+}
+
+/// Thread-name prefixes of the threads each persistent strategy owns.
+fn own_threads(kind: Kind) -> Option<&'static [&'static str]> {
+    match kind {
+        Kind::BridgeSmol | Kind::BridgeTokioCurrent | Kind::BridgeTokioMulti => {
+            Some(&["loopbridge-"])
+        }
+        Kind::Handoff => Some(&["ref-handoff"]),
+        Kind::Reqwest => Some(&["ref-reqwest"]),
+        _ => None,
+    }
+}
+
+fn idle(kind: Kind, settle: Duration, window: Duration) -> Option<Idle> {
+    let prefixes = own_threads(kind)?;
+    let strategy = Strategy::start(kind);
+    strategy.run(async {});
+    thread::sleep(settle);
+    let before = os::thread_cpu_ns(prefixes);
+    thread::sleep(window);
+    let used = os::thread_cpu_ns(prefixes).saturating_sub(before);
+    strategy.stop();
+    Some(Idle {
+        kind,
+        settle,
+        window,
+        cpu_percent: used as f64 / window.as_nanos() as f64 * 100.0,
+    })
 }
 
 fn measure(
@@ -207,6 +259,7 @@ fn measure(
         servers.connections(),
         os::open_fds(),
     );
+    let allocs = os::ALLOCATIONS.load(Ordering::Relaxed);
     sampler.reset();
     let start = Instant::now();
     thread::sleep(budget);
@@ -220,6 +273,9 @@ fn measure(
         first_error = first_error.or(my_first);
     }
     let wall = start.elapsed();
+    let allocs = os::ALLOCATIONS
+        .load(Ordering::Relaxed)
+        .saturating_sub(allocs);
     let cpu = os::cpu_ns().saturating_sub(cpu);
     let tasks = os::tasks_created().saturating_sub(tasks);
     let conns = servers.connections().saturating_sub(conns);
@@ -244,6 +300,8 @@ fn measure(
         threads_created: tasks,
         peak_extra_fds: peak.saturating_sub(fds),
         tcp_connections: conns,
+        // Latencies were recorded into pre-sized buffers; what they grew by is noise.
+        allocs_per_call: allocs as f64 / calls as f64,
     }
 }
 

@@ -3,6 +3,7 @@
 //! threads, descriptors and CPU time stay out of the figures.
 
 use std::{
+    alloc::{GlobalAlloc, Layout, System},
     convert::Infallible,
     fs,
     io::{BufRead, BufReader, Read, Write},
@@ -10,7 +11,7 @@ use std::{
     process::{Child, Command, Stdio},
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     thread::{self, JoinHandle},
     time::Duration,
@@ -19,6 +20,68 @@ use std::{
 use http_body_util::Full;
 use hyper::{Response, body::Bytes, service::service_fn};
 use hyper_util::rt::TokioIo;
+
+/// Heap allocations made by the whole process so far (allocations and reallocations), when
+/// [`Counting`] is the global allocator.
+pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The system allocator, counting every allocation into [`ALLOCATIONS`]. Measurement code
+/// only: the library itself forbids `unsafe`.
+pub struct Counting;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so it
+// upholds `GlobalAlloc`'s contract exactly as `System` does; the counter has no effect on
+// the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged; the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// CPU time, in nanoseconds, of this process's threads whose names start with one of
+/// `prefixes` (from `/proc/self/task/*/schedstat`, which counts in nanoseconds).
+pub fn thread_cpu_ns(prefixes: &[&str]) -> u64 {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let Ok(name) = fs::read_to_string(task.path().join("comm")) else {
+            continue;
+        };
+        if !prefixes.iter().any(|p| name.trim().starts_with(p)) {
+            continue;
+        }
+        let Ok(stat) = fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
+}
 
 /// Process CPU time (user + system), in nanoseconds, from `/proc/self/stat`; it includes
 /// threads that have exited. Resolution: one clock tick (10 ms at the usual 100 Hz).

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::{
-    CALLERS, Cell,
+    CALLERS, Cell, Idle,
     patterns::{Kind, Workload},
 };
 
@@ -37,7 +37,7 @@ fn find(cells: &[Cell], kind: Kind, workload: Workload, callers: usize) -> Optio
 }
 
 /// The human-readable report: a section per workload and caller count, then ratios.
-pub fn table(cells: &[Cell], budget: std::time::Duration) -> String {
+pub fn table(cells: &[Cell], idles: &[Idle], budget: std::time::Duration) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -55,12 +55,13 @@ pub fn table(cells: &[Cell], budget: std::time::Duration) -> String {
             );
             let _ = writeln!(
                 out,
-                "{:<26} {:>10} {:>10} {:>11} {:>10} {:>8} {:>9} {:>6} {:>7}",
+                "{:<26} {:>10} {:>10} {:>11} {:>10} {:>8} {:>8} {:>9} {:>6} {:>7}",
                 "strategy",
                 "median",
                 "p99",
                 "calls/s",
                 "CPU/call",
+                "allocs",
                 "threads",
                 "peak fds",
                 "conns",
@@ -72,12 +73,13 @@ pub fn table(cells: &[Cell], budget: std::time::Duration) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<26} {:>10} {:>10} {:>11.0} {:>10} {:>8} {:>9} {:>6} {:>7}",
+                    "{:<26} {:>10} {:>10} {:>11.0} {:>10} {:>8.1} {:>8} {:>9} {:>6} {:>7}",
                     kind.name(),
                     duration(c.median_ns as f64),
                     duration(c.p99_ns as f64),
                     c.calls_per_sec,
                     duration(c.cpu_ns_per_call),
+                    c.allocs_per_call,
                     c.threads_created,
                     c.peak_extra_fds,
                     c.tcp_connections,
@@ -88,6 +90,22 @@ pub fn table(cells: &[Cell], budget: std::time::Duration) -> String {
         }
     }
     out.push_str(&summary(cells));
+    if let Some(first) = idles.first() {
+        let _ = writeln!(
+            out,
+            "\n## Idle cost: CPU of a strategy's own threads over {} ms, after {} ms without calls",
+            first.window.as_millis(),
+            first.settle.as_millis()
+        );
+        for idle in idles {
+            let _ = writeln!(
+                out,
+                "{:<26} {:>7.2}% of a core",
+                idle.kind.name(),
+                idle.cpu_percent
+            );
+        }
+    }
     let errors: Vec<_> = cells
         .iter()
         .filter_map(|c| c.first_error.as_ref().map(|e| (c, e)))
@@ -105,7 +123,8 @@ pub fn table(cells: &[Cell], budget: std::time::Duration) -> String {
         }
     }
     out.push_str(
-        "\nthreads: created during the measured calls (machine-wide /proc/stat count); peak fds: \
+        "\nallocs: heap allocations per call, process-wide (a counting global allocator); \
+         threads: created during the measured calls (machine-wide /proc/stat count); peak fds: \
          extra descriptors open at once (sampled every 2 ms); conns: TCP connections the \
          servers accepted during the measured calls. Warm-up calls are not measured.\n",
     );
@@ -171,7 +190,7 @@ fn escape(s: &str) -> String {
 }
 
 /// One JSON object per cell, as a JSON array.
-pub fn json(cells: &[Cell]) -> String {
+pub fn json(cells: &[Cell], idles: &[Idle]) -> String {
     let mut out = String::from("[\n");
     for (i, c) in cells.iter().enumerate() {
         let error = match &c.first_error {
@@ -183,7 +202,7 @@ pub fn json(cells: &[Cell]) -> String {
             "  {{\"strategy\": \"{}\", \"workload\": \"{}\", \"callers\": {}, \"calls\": {}, \
              \"errors\": {}, \"first_error\": {}, \"median_ns\": {}, \"p99_ns\": {}, \
              \"calls_per_sec\": {:.1}, \"cpu_ns_per_call\": {:.1}, \"threads_created\": {}, \
-             \"peak_extra_fds\": {}, \"tcp_connections\": {}}}",
+             \"peak_extra_fds\": {}, \"tcp_connections\": {}, \"allocs_per_call\": {:.2}}}",
             c.kind.name(),
             c.workload.key(),
             c.callers,
@@ -196,9 +215,26 @@ pub fn json(cells: &[Cell]) -> String {
             c.cpu_ns_per_call,
             c.threads_created,
             c.peak_extra_fds,
-            c.tcp_connections
+            c.tcp_connections,
+            c.allocs_per_call
         );
-        out.push_str(if i + 1 < cells.len() { ",\n" } else { "\n" });
+        out.push_str(if i + 1 < cells.len() || !idles.is_empty() {
+            ",\n"
+        } else {
+            "\n"
+        });
+    }
+    for (i, idle) in idles.iter().enumerate() {
+        let _ = write!(
+            out,
+            "  {{\"strategy\": \"{}\", \"workload\": \"idle\", \"callers\": 0, \
+             \"settle_ms\": {}, \"window_ms\": {}, \"idle_cpu_percent\": {:.3}}}",
+            idle.kind.name(),
+            idle.settle.as_millis(),
+            idle.window.as_millis(),
+            idle.cpu_percent
+        );
+        out.push_str(if i + 1 < idles.len() { ",\n" } else { "\n" });
     }
     out.push(']');
     out
