@@ -13,12 +13,41 @@ mod os;
 #[path = "../examples/compare/patterns.rs"]
 mod patterns;
 
-use std::time::Duration;
+use std::{sync::atomic::Ordering, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use patterns::{Kind, Session, Strategy, Target, Workload, step};
 
+#[global_allocator]
+static ALLOCATOR: os::Counting = os::Counting;
+
+/// Heap allocations per call of `workload` through `kind`, process-wide, over 10,000 calls.
+fn allocations_per_call(kind: Kind, workload: Workload, target: Target) -> f64 {
+    const CALLS: u64 = 10_000;
+    let strategy = Strategy::start(kind);
+    let mut session = Session::default();
+    step(kind, &strategy, workload, target, &mut session).expect("warm-up call");
+    let before = os::ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..CALLS {
+        step(kind, &strategy, workload, target, &mut session).expect("call");
+    }
+    let allocations = os::ALLOCATIONS.load(Ordering::Relaxed) - before;
+    drop(session);
+    strategy.stop();
+    allocations as f64 / CALLS as f64
+}
+
 fn group(c: &mut Criterion, workload: Workload, kinds: &[Kind], target: Target) {
+    for &kind in kinds {
+        if workload == Workload::Ready {
+            println!(
+                "allocations per call: {} / {}: {:.2}",
+                workload.key(),
+                kind.name(),
+                allocations_per_call(kind, workload, target)
+            );
+        }
+    }
     let mut group = c.benchmark_group(workload.key());
     group.measurement_time(Duration::from_secs(3));
     for &kind in kinds {

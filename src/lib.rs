@@ -163,6 +163,7 @@ mod global;
 mod runtime;
 mod slot;
 mod smol;
+mod spin;
 mod stats;
 mod sync;
 mod task;

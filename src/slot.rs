@@ -14,7 +14,7 @@ use crate::{
     BridgeError,
     error::Abort,
     runtime::{BoxFuture, Job, LocalBoxFuture, LocalJob},
-    sync::{Arc, Mutex, lock},
+    sync::{Arc, AtomicBool, Mutex, Ordering, lock},
 };
 
 /// A panic payload, as `catch_unwind` returns it.
@@ -56,6 +56,8 @@ struct State<T> {
 /// The rendezvous between one caller and one job.
 pub(crate) struct Slot<T> {
     state: Mutex<State<T>>,
+    /// Set once an outcome is stored: a spinning caller reads it without taking the lock.
+    ready: AtomicBool,
 }
 
 impl<T> Slot<T> {
@@ -68,7 +70,14 @@ impl<T> Slot<T> {
                 waiter: None,
                 task: None,
             }),
+            ready: AtomicBool::new(false),
         })
+    }
+
+    /// Returns `true` once an outcome has been stored (it may have been taken since). Cheap
+    /// enough to spin on.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// Caller side: takes the outcome if there is one, or registers `waker` to be woken when
@@ -122,6 +131,7 @@ impl<T> Slot<T> {
             state.cancelled = true;
             if state.outcome.is_none() && !state.taken {
                 state.outcome = Some(Outcome::Failed(err));
+                self.ready.store(true, Ordering::Release);
             }
             (state.waiter.take(), state.task.take())
         };
@@ -146,6 +156,7 @@ impl<T> Slot<T> {
                 (None, Some(outcome))
             } else {
                 state.outcome = Some(outcome);
+                self.ready.store(true, Ordering::Release);
                 (state.waiter.take(), None)
             }
         };

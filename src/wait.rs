@@ -8,6 +8,7 @@ use std::{
 
 use crate::{
     slot::{Outcome, Slot},
+    spin,
     sync::Arc,
 };
 
@@ -42,6 +43,15 @@ fn thread_waker() -> Waker {
 /// cancel. The thread's park token may be consumed by someone else's `unpark`, so every wake
 /// re-checks the slot and spurious wakes are harmless.
 pub(crate) fn wait<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>> {
+    let started = Instant::now();
+    // A quick answer is worth a short spin: parking and being woken costs far more.
+    spin::caller(|| slot.is_ready(), deadline);
+    let outcome = park_until(slot, deadline);
+    spin::record_wait(started.elapsed());
+    outcome
+}
+
+fn park_until<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>> {
     let waker = thread_waker();
     loop {
         if let Poll::Ready(outcome) = slot.poll_take(&waker) {

@@ -128,12 +128,17 @@ fn main() -> ExitCode {
         .into_iter()
         .filter_map(|kind| idle(kind, settle, window))
         .collect();
+    let fast = if options.quick {
+        fast_path(3, Duration::from_millis(60))
+    } else {
+        fast_path(9, Duration::from_millis(150))
+    };
     progress.done(started.elapsed());
 
     if options.json {
-        println!("{}", report::json(&cells, &idles));
+        println!("{}", report::json(&cells, &idles, &fast));
     } else {
-        print!("{}", report::table(&cells, &idles, budget));
+        print!("{}", report::table(&cells, &idles, &fast, budget));
     }
     if let Some(file) = options.svg {
         if let Err(err) = std::fs::write(&file, report::svg(&cells)) {
@@ -184,6 +189,91 @@ fn own_threads(kind: Kind) -> Option<&'static [&'static str]> {
         Kind::Reqwest => Some(&["ref-reqwest"]),
         _ => None,
     }
+}
+
+/// Medians of back-to-back calls of a ready future through `kind`, from this thread.
+fn ready_median(strategy: &Strategy, budget: Duration) -> Duration {
+    let mut rounds = Vec::with_capacity(1 << 16);
+    let start = Instant::now();
+    while start.elapsed() < budget && rounds.len() < rounds.capacity() {
+        let t = Instant::now();
+        strategy.run(async { std::hint::black_box(1u64) });
+        rounds.push(t.elapsed());
+    }
+    rounds.sort_unstable();
+    rounds[rounds.len() / 2]
+}
+
+/// The fast path, measured in interleaved rounds so that a noisy neighbour moves every figure
+/// of a round together: the spin-handoff floor, then each persistent strategy, per round.
+pub struct FastPath {
+    pub rounds: usize,
+    /// Per strategy (the floor under `None`), the median round trip of each round.
+    pub medians: Vec<(Option<Kind>, Vec<Duration>)>,
+}
+
+fn fast_path(rounds: usize, slice: Duration) -> FastPath {
+    let kinds = [
+        Kind::BridgeSmol,
+        Kind::BridgeTokioCurrent,
+        Kind::BridgeTokioMulti,
+        Kind::Reqwest,
+    ];
+    let strategies: Vec<_> = kinds.iter().map(|&kind| Strategy::start(kind)).collect();
+    let mut medians: Vec<(Option<Kind>, Vec<Duration>)> = std::iter::once(None)
+        .chain(kinds.iter().copied().map(Some))
+        .map(|k| (k, Vec::new()))
+        .collect();
+    for _ in 0..rounds {
+        medians[0].1.push(spin_floor(slice));
+        for (i, strategy) in strategies.iter().enumerate() {
+            ready_median(strategy, slice / 4); // warm the spin windows up
+            medians[i + 1].1.push(ready_median(strategy, slice));
+        }
+    }
+    for strategy in strategies {
+        strategy.stop();
+    }
+    FastPath { rounds, medians }
+}
+
+/// The floor of any handoff: two running threads passing a counter back and forth through
+/// atomics, spinning on both sides. Returns the median round trip.
+fn spin_floor(budget: Duration) -> Duration {
+    use std::sync::atomic::AtomicU64;
+    let (ping, pong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (their_ping, their_pong) = (ping.clone(), pong.clone());
+    let echo = thread::Builder::new()
+        .name("ref-spin-floor".into())
+        .spawn(move || {
+            loop {
+                let seen = their_ping.load(Ordering::Acquire);
+                if seen == u64::MAX {
+                    return;
+                }
+                if seen != their_pong.load(Ordering::Relaxed) {
+                    their_pong.store(seen, Ordering::Release);
+                }
+                std::hint::spin_loop();
+            }
+        })
+        .expect("spin-floor thread");
+    let mut rounds = Vec::with_capacity(1 << 18);
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < budget && rounds.len() < rounds.capacity() {
+        n += 1;
+        let t = Instant::now();
+        ping.store(n, Ordering::Release);
+        while pong.load(Ordering::Acquire) != n {
+            std::hint::spin_loop();
+        }
+        rounds.push(t.elapsed());
+    }
+    ping.store(u64::MAX, Ordering::Release);
+    let _ = echo.join();
+    rounds.sort_unstable();
+    rounds[rounds.len() / 2]
 }
 
 fn idle(kind: Kind, settle: Duration, window: Duration) -> Option<Idle> {

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::{
-    CALLERS, Cell, Idle,
+    CALLERS, Cell, FastPath, Idle,
     patterns::{Kind, Workload},
 };
 
@@ -37,7 +37,12 @@ fn find(cells: &[Cell], kind: Kind, workload: Workload, callers: usize) -> Optio
 }
 
 /// The human-readable report: a section per workload and caller count, then ratios.
-pub fn table(cells: &[Cell], idles: &[Idle], budget: std::time::Duration) -> String {
+pub fn table(
+    cells: &[Cell],
+    idles: &[Idle],
+    fast: &FastPath,
+    budget: std::time::Duration,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -90,6 +95,7 @@ pub fn table(cells: &[Cell], idles: &[Idle], budget: std::time::Duration) -> Str
         }
     }
     out.push_str(&summary(cells));
+    out.push_str(&fast_path(cells, idles, fast));
     if let Some(first) = idles.first() {
         let _ = writeln!(
             out,
@@ -128,6 +134,79 @@ pub fn table(cells: &[Cell], idles: &[Idle], budget: std::time::Duration) -> Str
          extra descriptors open at once (sampled every 2 ms); conns: TCP connections the \
          servers accepted during the measured calls. Warm-up calls are not measured.\n",
     );
+    out
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The fast path's figures: a ready future's round trip against the spin-handoff floor and the
+/// reqwest::blocking pattern (medians over interleaved rounds, and the median of the per-round
+/// ratios), allocations per call, idle cost, and 16-caller throughput.
+fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
+    let mut out = format!(
+        "\n## Fast path: a ready future, back to back, one caller ({} interleaved rounds)\n",
+        fast.rounds
+    );
+    let series = |kind: Option<Kind>| -> Vec<f64> {
+        fast.medians
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, m)| m.iter().map(|d| d.as_nanos() as f64).collect())
+            .unwrap_or_default()
+    };
+    let floor = series(None);
+    let reqwest = series(Some(Kind::Reqwest));
+    let _ = writeln!(
+        out,
+        "{:<28} {:>10}",
+        "spin-handoff floor",
+        duration(median(floor.clone()))
+    );
+    let _ = writeln!(
+        out,
+        "{:<28} {:>10}",
+        Kind::Reqwest.name(),
+        duration(median(reqwest.clone()))
+    );
+    let reqwest16 = find(cells, Kind::Reqwest, Workload::Ready, 16).map(|c| c.calls_per_sec);
+    for kind in [
+        Kind::BridgeSmol,
+        Kind::BridgeTokioCurrent,
+        Kind::BridgeTokioMulti,
+    ] {
+        let mine = series(Some(kind));
+        let per_round = |other: &[f64], mine_over: bool| {
+            median(
+                mine.iter()
+                    .zip(other)
+                    .map(|(m, o)| if mine_over { m / o } else { o / m })
+                    .collect(),
+            )
+        };
+        let allocs = find(cells, kind, Workload::Ready, 1).map_or(f64::NAN, |c| c.allocs_per_call);
+        let tput16 = find(cells, kind, Workload::Ready, 16)
+            .zip(reqwest16)
+            .map_or(f64::NAN, |(c, r)| c.calls_per_sec / r);
+        let idle = idles
+            .iter()
+            .find(|i| i.kind == kind)
+            .map_or(f64::NAN, |i| i.cpu_percent);
+        let _ = writeln!(
+            out,
+            "{:<28} {:>10}  {:>5.1}× the floor, {:>5.1}× faster than reqwest::blocking, \
+             {:.1} allocs/call, idle {:.2}% of a core, 16 callers: {:.2}× reqwest's calls/s",
+            kind.name(),
+            duration(median(mine.clone())),
+            per_round(&floor, true),
+            per_round(&reqwest, false),
+            allocs,
+            idle,
+            tput16,
+        );
+    }
     out
 }
 
@@ -190,8 +269,19 @@ fn escape(s: &str) -> String {
 }
 
 /// One JSON object per cell, as a JSON array.
-pub fn json(cells: &[Cell], idles: &[Idle]) -> String {
+pub fn json(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
     let mut out = String::from("[\n");
+    for (kind, medians) in &fast.medians {
+        let ns: Vec<f64> = medians.iter().map(|d| d.as_nanos() as f64).collect();
+        let _ = writeln!(
+            out,
+            "  {{\"strategy\": \"{}\", \"workload\": \"fast_path\", \"callers\": 1, \
+             \"rounds\": {}, \"median_ns\": {:.0}}},",
+            kind.map_or("spin-handoff floor", Kind::name),
+            fast.rounds,
+            median(ns)
+        );
+    }
     for (i, c) in cells.iter().enumerate() {
         let error = match &c.first_error {
             Some(e) => format!("\"{}\"", escape(e)),
