@@ -81,12 +81,8 @@ fn a_runtime_with_a_free_thread_passes_its_probe() {
     bounded("a_runtime_with_a_free_thread_passes_its_probe", || {
         let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
         let latch = Latch::new();
-        let blocker = latch.clone();
         // One of two threads is blocked: the runtime can still run the probe.
-        let err = bridge
-            .call_timeout(async move { blocker.wait() }, SHORT)
-            .unwrap_err();
-        assert!(err.is_timed_out());
+        assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
         assert_eq!(bridge.stats().retired, 0);
         latch.release();
         assert_eq!(bridge.call(async { 2 }).unwrap(), 2);
@@ -121,18 +117,13 @@ fn the_probe_timeout_is_configurable() {
             .probe_timeout(Duration::from_millis(100))
             .build();
         let latch = Latch::new();
-        let blocker = latch.clone();
-        let err = bridge
-            .call_timeout(async move { blocker.wait() }, SHORT)
-            .unwrap_err();
-        assert!(err.is_timed_out());
+        assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
         assert_eq!(bridge.stats().retired, 1);
         latch.release();
 
         // Released 200 ms into the wait: a long probe sees the runtime recover and keeps it.
         let bridge = Bridge::builder().probe_timeout(PATIENCE).build();
         let latch = Latch::new();
-        let blocker = latch.clone();
         let releaser = {
             let latch = latch.clone();
             thread::spawn(move || {
@@ -140,10 +131,7 @@ fn the_probe_timeout_is_configurable() {
                 latch.release();
             })
         };
-        let err = bridge
-            .call_timeout(async move { blocker.wait() }, SHORT)
-            .unwrap_err();
-        assert!(err.is_timed_out());
+        assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
         assert_eq!(bridge.stats().retired, 0);
         releaser.join().unwrap();
     });

@@ -248,13 +248,7 @@ fn a_retired_runtime_releases_its_thread_once_free() {
     bounded("a_retired_runtime_releases_its_thread_once_free", || {
         let bridge = Bridge::new();
         let latch = Latch::new();
-        let blocker = latch.clone();
-        assert!(
-            bridge
-                .call_timeout(async move { blocker.wait() }, Duration::from_millis(50))
-                .unwrap_err()
-                .is_timed_out()
-        );
+        assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
         assert_eq!(bridge.stats().retired, 1);
         bridge.call(async {}).unwrap();
         assert_eq!(bridge_threads(), 2, "the stuck thread and the fresh one");

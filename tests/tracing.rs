@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use loopbridge::{
     Bridge,
-    conformance::support::{Latch, SHORT, bounded},
+    conformance::support::{Latch, bounded},
 };
 use support::recorder::Recorder;
 use tracing_subscriber::layer::SubscriberExt;
@@ -91,12 +91,7 @@ fn the_lifecycle_is_logged() {
                 .call(async move { inner.call(async {}) })
                 .unwrap()
                 .unwrap();
-            let blocker = latch.clone();
-            assert!(
-                bridge
-                    .call_timeout(async move { blocker.wait() }, SHORT)
-                    .is_err()
-            );
+            assert!(latch.block_call(&bridge).is_err());
             latch.release();
             bridge.shutdown();
         });

@@ -204,6 +204,21 @@ impl Latch {
         self.0.1.notify_all();
     }
 
+    /// Makes a call on `bridge` whose future blocks its runtime thread on this latch, with the
+    /// [`SHORT`] deadline, and returns its result: `Err(TimedOut)` unless the latch was open.
+    /// The thread stays blocked until the latch is released.
+    ///
+    /// ```
+    /// use loopbridge::{Bridge, conformance::support::Latch};
+    /// let (bridge, latch) = (Bridge::new(), Latch::new());
+    /// assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
+    /// latch.release();
+    /// ```
+    pub fn block_call(&self, bridge: &crate::Bridge) -> Result<(), crate::BridgeError> {
+        let latch = self.clone();
+        bridge.call_timeout(async move { latch.wait() }, SHORT)
+    }
+
     /// Blocks the current thread until the latch opens (or [`PATIENCE`] passes).
     ///
     /// ```

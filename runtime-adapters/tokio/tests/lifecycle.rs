@@ -42,11 +42,7 @@ fn a_retired_current_thread_runtime_is_dropped_on_its_own_thread() {
         let (guard, dropped) = DropSignal::new();
         bridge.spawn(pending_with(guard)).unwrap().detach();
         let latch = Latch::new();
-        let blocker = latch.clone();
-        let err = bridge
-            .call_timeout(async move { blocker.wait() }, SHORT)
-            .unwrap_err();
-        assert!(err.is_timed_out());
+        assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
         assert_eq!(bridge.stats().retired, 1);
         bridge.call(async {}).unwrap();
         assert_eq!(bridge_threads(), 2, "the stuck driver and the fresh one");
