@@ -13,7 +13,7 @@ use async_io::{Async, Timer};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use loopbridge::{
     Bridge, SmolRuntime,
-    conformance::support::{Latch, PATIENCE, SHORT, bounded, thread_name},
+    conformance::support::{Latch, PATIENCE, bounded, thread_name},
 };
 
 #[test]
