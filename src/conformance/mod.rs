@@ -198,6 +198,13 @@ impl Suite {
         self.builder().build()
     }
 
+    /// A bridge whose health probe waits [`PATIENCE`], for checks that time a call out on a
+    /// healthy runtime and expect it kept: a loaded machine may take longer than the default
+    /// 200 ms to run the probe, which must not fail the check.
+    fn patient_bridge(&self) -> Bridge {
+        self.builder().probe_timeout(PATIENCE).build()
+    }
+
     /// Blocks every runtime thread of `bridge` on `latch`; returns once all are blocked.
     fn wedge(&self, bridge: &Bridge, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
         let (blocked_tx, blocked_rx) = mpsc::channel();
@@ -478,7 +485,7 @@ impl Suite {
     pub fn timeouts_cancel_on_the_runtime(&self) {
         let suite = self.clone();
         bounded("timeouts_cancel_on_the_runtime", move || {
-            let bridge = suite.bridge();
+            let bridge = suite.patient_bridge();
             let (guard, dropped) = DropSignal::new();
             let err = bridge.call_timeout(pending_with(guard), SHORT).unwrap_err();
             assert!(err.is_timed_out(), "{err:?}");
@@ -526,7 +533,7 @@ impl Suite {
     pub fn a_timeout_spares_other_calls(&self) {
         let suite = self.clone();
         bounded("a_timeout_spares_other_calls", move || {
-            let bridge = suite.bridge();
+            let bridge = suite.patient_bridge();
             let (go_tx, go_rx) = async_channel::bounded::<u32>(1);
             let (started_tx, started_rx) = mpsc::channel();
             let other = {
@@ -565,7 +572,7 @@ impl Suite {
     pub fn task_deadlines_and_cancellation(&self) {
         let suite = self.clone();
         bounded("task_deadlines_and_cancellation", move || {
-            let bridge = suite.bridge();
+            let bridge = suite.patient_bridge();
             let (guard, dropped) = DropSignal::new();
             let task = bridge.spawn_timeout(pending_with(guard), SHORT).unwrap();
             let on = dropped
