@@ -23,8 +23,9 @@ pub(crate) const WINDOW: Duration = Duration::from_micros(50);
 /// The first part of the window busy-waits; after it, every check yields the timeslice.
 const BUSY: Duration = Duration::from_micros(10);
 
-/// Callers spinning right now, across all bridges.
-static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+/// Callers waiting for a result right now (spinning or parked), across all bridges. When they
+/// outnumber the spare cores, spinning would take CPU the others need, so nobody spins.
+static WAITERS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// A moving average of this thread's recent waits, in nanoseconds: a thread whose calls
@@ -32,7 +33,7 @@ thread_local! {
     static RECENT_WAIT: Cell<u64> = const { Cell::new(0) };
 }
 
-/// How many callers may spin at once: one core is left to the bridge's thread.
+/// How many waiting callers may spin at once: one core is left to the bridge's thread.
 fn max_spinners() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
     *MAX.get_or_init(|| {
@@ -49,15 +50,28 @@ pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> boo
     if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64 {
         return ready();
     }
-    if SPINNERS.fetch_add(1, Ordering::AcqRel) >= max_spinners() {
-        SPINNERS.fetch_sub(1, Ordering::AcqRel);
+    if WAITERS.load(Ordering::Relaxed) > max_spinners() {
         return ready();
     }
     let limit = Instant::now() + WINDOW;
     let limit = deadline.map_or(limit, |deadline| deadline.min(limit));
-    let found = until(&ready, limit);
-    SPINNERS.fetch_sub(1, Ordering::AcqRel);
-    found
+    until(&ready, limit)
+}
+
+/// Counts a caller as waiting while the guard lives.
+pub(crate) struct Waiting(());
+
+impl Waiting {
+    pub(crate) fn new() -> Waiting {
+        WAITERS.fetch_add(1, Ordering::Relaxed);
+        Waiting(())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITERS.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Records how long this thread's wait took, for [`caller`]'s next decision.

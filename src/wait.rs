@@ -44,6 +44,7 @@ fn thread_waker() -> Waker {
 /// re-checks the slot and spurious wakes are harmless.
 pub(crate) fn wait<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>> {
     let started = Instant::now();
+    let _waiting = spin::Waiting::new();
     // A quick answer is worth a short spin: parking and being woken costs far more.
     spin::caller(|| slot.is_ready(), deadline);
     let outcome = park_until(slot, deadline);
