@@ -1,31 +1,86 @@
 //! The owned flavours: a tokio runtime built, run and dropped on a driver thread of its own.
 
 use std::{
-    fmt, io,
+    fmt,
+    future::{Future, poll_fn},
+    io,
+    pin::pin,
     sync::{
         Arc, Condvar, Mutex, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
+    task::Poll,
     thread::{self, JoinHandle},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use loopbridge::LocalJob;
 use tokio::{
     runtime::{Handle, Runtime},
-    sync::{mpsc as mpsc_tokio, oneshot},
+    sync::{Notify, mpsc as mpsc_tokio, oneshot},
     task::LocalSet,
 };
 
 pub(crate) struct Owned {
     stopping: AtomicBool,
+    /// Jobs handed to a current_thread runtime, so that its driver stays hot after activity.
+    activity: Option<Arc<Activity>>,
     /// Local jobs for the driver thread's `LocalSet` (current_thread only).
     local_jobs: Option<mpsc_tokio::UnboundedSender<LocalJob>>,
     /// Dropping the sender ends the driver thread's `block_on`.
     stop: Mutex<Option<oneshot::Sender<()>>>,
     exit: Arc<Exit>,
     driver: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// How long a current_thread driver keeps its runtime hot after the last job arrived, before
+/// it lets tokio park: about twice the cost of waking a parked thread.
+const HOT: Duration = Duration::from_micros(50);
+
+/// Counts jobs handed to a current_thread runtime and wakes its driver out of its idle wait.
+#[derive(Default)]
+pub(crate) struct Activity {
+    jobs: AtomicU64,
+    arrived: Notify,
+}
+
+/// The driver's `block_on` future on a current_thread runtime: until `stop` resolves, it keeps
+/// yielding to the scheduler (which runs the tasks, and polls IO without blocking) for a short
+/// window after each job arrives, so that the next job is picked up without waking a parked
+/// thread; then it waits for the next job.
+async fn drive(stop: oneshot::Receiver<()>, activity: Arc<Activity>) {
+    let mut stop = pin!(stop);
+    let mut seen = activity.jobs.load(Ordering::Relaxed);
+    let mut last_job = Instant::now();
+    loop {
+        let jobs = activity.jobs.load(Ordering::Relaxed);
+        if jobs != seen {
+            seen = jobs;
+            last_job = Instant::now();
+        }
+        let hot = last_job.elapsed() < HOT;
+        let arrived = activity.arrived.notified();
+        let mut arrived = pin!(arrived);
+        let stopped = poll_fn(|cx| {
+            if stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            if hot || arrived.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(false);
+            }
+            Poll::Pending
+        })
+        .await;
+        if stopped {
+            return;
+        }
+        if hot {
+            tokio::task::yield_now().await;
+        } else {
+            last_job = Instant::now();
+        }
+    }
 }
 
 /// Set by the driver thread as its very last act, after its runtime has been dropped.
@@ -56,6 +111,8 @@ impl Owned {
         B: FnOnce() -> io::Result<Runtime> + Send + 'static,
     {
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Handle>>();
+        let activity = local.then(|| Arc::new(Activity::default()));
+        let driver_activity = activity.clone();
         let (local_jobs, local_incoming) = match local {
             true => {
                 let (tx, rx) = mpsc_tokio::unbounded_channel::<LocalJob>();
@@ -87,7 +144,8 @@ impl Owned {
                                 tokio::task::spawn_local(job.into_future());
                             }
                         });
-                        let _ = local.block_on(&runtime, stop_rx);
+                        let activity = driver_activity.expect("a current_thread runtime");
+                        local.block_on(&runtime, drive(stop_rx, activity));
                         // Local tasks still pending are dropped here, on their thread.
                         drop(local);
                     }
@@ -103,6 +161,7 @@ impl Owned {
             Ok(Ok(handle)) => Ok((
                 Owned {
                     stopping: AtomicBool::new(false),
+                    activity,
                     local_jobs,
                     stop: Mutex::new(Some(stop_tx)),
                     exit,
@@ -127,13 +186,25 @@ impl Owned {
         self.stopping.load(Ordering::Acquire)
     }
 
+    /// Notes that a job was handed to the runtime, so that its driver stays hot.
+    pub(crate) fn job_arrived(&self) {
+        if let Some(activity) = &self.activity {
+            activity.jobs.fetch_add(1, Ordering::Relaxed);
+            activity.arrived.notify_one();
+        }
+    }
+
     pub(crate) fn supports_local(&self) -> bool {
         self.local_jobs.is_some()
     }
 
     pub(crate) fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
         match &self.local_jobs {
-            Some(local_jobs) if !self.is_stopping() => local_jobs.send(job).map_err(|err| err.0),
+            Some(local_jobs) if !self.is_stopping() => {
+                local_jobs.send(job).map_err(|err| err.0)?;
+                self.job_arrived();
+                Ok(())
+            }
             _ => Err(job),
         }
     }
