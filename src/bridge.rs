@@ -527,7 +527,8 @@ impl Bridge {
             );
             inner.run_one_off(&generation, future, &slot)?
         } else {
-            inner.submit(generation, job(future, slot.clone(), None), &slot)?
+            let schedule = schedule_on(&generation);
+            inner.submit(generation, job(future, slot.clone(), None, schedule), &slot)?
         };
         inner.finish_call(&slot, registration, deadline, nested)
     }
@@ -728,6 +729,7 @@ impl Bridge {
         let slot = Slot::new();
         let future = Context::capture().attach(future);
         let timer = timeout.map(|timeout| generation.runtime.sleep(timeout));
+        let schedule = schedule_on(&generation);
         let job = if generation.ephemeral {
             // A per-call runtime lives as long as its task, detached or not: the task holds it,
             // and lets it go (and stop) when it ends.
@@ -739,9 +741,10 @@ impl Bridge {
                 },
                 slot.clone(),
                 timer,
+                schedule,
             )
         } else {
-            job(future, slot.clone(), timer)
+            job(future, slot.clone(), timer, schedule)
         };
         let registration = inner.submit(generation, job, &slot)?;
         Ok(BridgeTask::new(
@@ -1074,8 +1077,13 @@ impl Inner {
             .register(slot.clone())
             .ok_or_else(|| self.closed_error())?;
         // The job reads the slot first, so a cancellation that lands before the thread even
-        // exists still wins: the future is then dropped without being polled.
-        let job = job(future, slot.clone(), None);
+        // exists still wins: the future is then dropped without being polled. Its steps run on
+        // the one-off thread, which drains them until the task is gone (and with it the
+        // sender).
+        let (steps, incoming) = async_channel::unbounded::<Job>();
+        let first = job(future, slot.clone(), None, move |step| {
+            let _ = steps.try_send(step);
+        });
         let owner = generation.clone();
         let reporter = slot.clone();
         let bridge = self.id;
@@ -1083,7 +1091,13 @@ impl Inner {
             .name("loopbridge-nested".into())
             .spawn(move || {
                 ONE_OFF_FOR.with(|id| id.set(bridge));
-                if let Err(err) = owner.runtime.block_on_one_off(job) {
+                let drain = Box::pin(async move {
+                    first.run();
+                    while let Ok(step) = incoming.recv().await {
+                        step.run();
+                    }
+                });
+                if let Err(err) = owner.runtime.block_on_one_off(drain) {
                     reporter.refine_failure(BridgeError::Start(err));
                 }
             })
@@ -1106,7 +1120,8 @@ impl Inner {
             return;
         }
         let probe = Slot::new();
-        let healthy = match generation.runtime.spawn(job(async {}, probe.clone(), None)) {
+        let probe_job = job(async {}, probe.clone(), None, schedule_on(generation));
+        let healthy = match generation.runtime.spawn(probe_job) {
             Ok(()) => {
                 // A probe timeout too long for `Instant` still ends, far in the future.
                 let deadline = Instant::now()
@@ -1219,6 +1234,17 @@ impl Work for LocalJob {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.shutdown(self.shutdown_grace);
+    }
+}
+
+/// Where a task on `generation` sends its later steps: to that generation's runtime while it
+/// exists. A step it refuses, or that finds it gone, is dropped, which cancels the call.
+fn schedule_on(generation: &Arc<Generation>) -> impl Fn(Job) + Send + Sync + 'static {
+    let generation = Arc::downgrade(generation);
+    move |step| {
+        if let Some(generation) = generation.upgrade() {
+            drop(generation.runtime.spawn(step));
+        }
     }
 }
 

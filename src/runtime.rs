@@ -11,6 +11,8 @@ use std::{
     time::Duration,
 };
 
+use async_task::Runnable;
+
 use crate::{error::Abort, slot::Abortable};
 
 /// A boxed, type-erased future, as adapters return from [`BridgeRuntime::sleep`].
@@ -26,59 +28,71 @@ use crate::{error::Abort, slot::Abortable};
 /// ```
 pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// A unit of work the bridge hands to a runtime: the caller's future wrapped with its result
-/// slot, its cancellation and its panic handling.
+/// One step of a call's task, handed to a runtime to run on one of its threads.
 ///
-/// An adapter only has to poll a job to completion on one of its threads, or drop it. The job
-/// itself takes care of the rest:
+/// A call's future lives in a task (an [`async_task`] task: one allocation, holding the
+/// future itself). Every time the task is woken, the bridge hands the runtime a `Job` through
+/// [`BridgeRuntime::spawn`]; running the job ([`Job::run`], or polling it once as a future,
+/// which completes after that one step) polls the caller's future once. So an adapter only
+/// has to get each job onto one of its threads and run it there, or drop it. The task takes
+/// care of the rest:
 ///
-/// - **Results.** When the caller's future completes, the job stores the output for the caller
-///   and completes with `()`.
-/// - **Panics.** A panic in the caller's future is caught inside the job and re-raised on the
+/// - **Results.** When the caller's future completes, its output goes to the caller.
+/// - **Panics.** A panic in the caller's future is caught in the task and re-raised on the
 ///   caller's thread, so it never unwinds into the runtime.
 /// - **Cancellation.** When the caller gives up (timeout, [`BridgeTask::cancel`], shutdown), the
-///   bridge wakes the job; on its next poll the job drops the caller's future on the runtime
-///   and completes. A cancellation that arrives before the first poll still wins: the future is
-///   then dropped without ever being polled.
-/// - **Dropping.** A job dropped without completing (because its runtime shut down, say)
-///   drops the caller's future and reports [`BridgeError::Cancelled`] to the caller, so nobody
-///   waits for it forever.
+///   task is woken; its next job drops the caller's future on the runtime. A cancellation that
+///   arrives before the first run still wins: the future is then dropped without being polled.
+/// - **Dropping.** A job dropped without being run (because its runtime stopped, say) drops
+///   the caller's future and reports [`BridgeError::Cancelled`] to the caller, so nobody waits
+///   for it forever.
 ///
 /// [`BridgeTask::cancel`]: crate::BridgeTask::cancel
 /// [`BridgeError::Cancelled`]: crate::BridgeError::Cancelled
-///
-/// An adapter's `spawn` hands the job to its executor and lets it run:
-///
-/// ```
-/// use loopbridge::Job;
-///
-/// fn spawn(executor: &async_executor::Executor<'static>, job: Job) -> Result<(), Job> {
-///     executor.spawn(job).detach();
-///     Ok(())
-/// }
-/// # let _ = spawn;
-/// ```
-#[must_use = "a job does nothing unless a runtime polls it"]
-pub struct Job(Guarded<BoxFuture>);
+#[must_use = "a job does nothing unless a runtime runs it"]
+pub struct Job(Option<Runnable>);
 
 impl Job {
-    pub(crate) fn new(future: BoxFuture, owner: Arc<dyn Abortable>) -> Job {
-        Job(Guarded::new(future, owner))
+    pub(crate) fn new(runnable: Runnable) -> Job {
+        Job(Some(runnable))
+    }
+
+    /// Runs this step of the task on the current thread: polls the caller's future once.
+    ///
+    /// ```
+    /// use loopbridge::Job;
+    ///
+    /// // A runtime thread's loop, draining the jobs its `spawn` queued:
+    /// fn drain(queue: &std::sync::mpsc::Receiver<Job>) {
+    ///     while let Ok(job) = queue.try_recv() {
+    ///         job.run();
+    ///     }
+    /// }
+    /// # let _ = drain;
+    /// ```
+    pub fn run(mut self) {
+        if let Some(runnable) = self.0.take() {
+            runnable.run();
+        }
     }
 }
 
 impl Future for Job {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.0).poll(cx)
+    /// Runs the job's one step (see [`Job::run`]) and completes.
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(runnable) = self.0.take() {
+            runnable.run();
+        }
+        Poll::Ready(())
     }
 }
 
 impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job")
-            .field("completed", &self.0.future.is_none())
+            .field("ran", &self.0.is_none())
             .finish_non_exhaustive()
     }
 }
@@ -294,8 +308,8 @@ impl<F> Drop for Guarded<F> {
 ///     fn is_runtime_thread(&self) -> bool {
 ///         self.0.is_runtime_thread()
 ///     }
-///     fn block_on_one_off(&self, job: Job) -> io::Result<()> {
-///         self.0.block_on_one_off(job)
+///     fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
+///         self.0.block_on_one_off(future)
 ///     }
 ///     fn shutdown(&self, grace: Duration) -> bool {
 ///         println!("shutting down");
@@ -312,11 +326,17 @@ impl<F> Drop for Guarded<F> {
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
 pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
-    /// Spawns `job` onto the runtime's threads and returns at once.
+    /// Gets `job` onto one of the runtime's threads, to be run there once, and returns at once.
+    ///
+    /// Called for a call's first step and again every time its future is woken, from any
+    /// thread (the caller's, a runtime thread, the reactor's), so it should be cheap: a push
+    /// onto a queue the runtime's threads drain, or a spawn on an executor (a `Job` is a future
+    /// that completes after its one step).
     ///
     /// Returns the job back if the runtime can no longer run anything (it was shut down, or
-    /// its threads are gone). The bridge then treats the runtime as dead, unpublishes it and
-    /// resubmits the job to a fresh one, so a stopped runtime never swallows a call.
+    /// its threads are gone). For a call's first step, the bridge then treats the runtime as
+    /// dead, unpublishes it and resubmits the job to a fresh one, so a stopped runtime never
+    /// swallows a call; a later step that is refused is dropped, which cancels the call.
     ///
     /// Cancellation needs nothing from the adapter: it travels inside the job (see [`Job`]).
     fn spawn(&self, job: Job) -> Result<(), Job>;
@@ -332,14 +352,14 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     /// on the runtime would block it on itself.
     fn is_runtime_thread(&self) -> bool;
 
-    /// Runs `job` to completion on the current thread, inside a one-off runtime context of
+    /// Runs `future` to completion on the current thread, inside a one-off runtime context of
     /// this adapter's kind (timers and IO work as they would on the runtime), and returns when
     /// it completes.
     ///
     /// The bridge calls this on a fresh thread of its own to serve a nested call, one made
     /// from a thread of this runtime, which cannot wait for the runtime without blocking it on
     /// itself. Returns an error if the one-off context cannot be created.
-    fn block_on_one_off(&self, job: Job) -> io::Result<()>;
+    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()>;
 
     /// Stops the runtime: no new jobs are accepted, the jobs it holds are dropped, and its
     /// threads are told to exit. Waits up to `grace` for them to exit and joins them.
@@ -380,8 +400,8 @@ macro_rules! forward_runtime {
             fn is_runtime_thread(&self) -> bool {
                 (**self).is_runtime_thread()
             }
-            fn block_on_one_off(&self, job: Job) -> io::Result<()> {
-                (**self).block_on_one_off(job)
+            fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
+                (**self).block_on_one_off(future)
             }
             fn shutdown(&self, grace: Duration) -> bool {
                 (**self).shutdown(grace)

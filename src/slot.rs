@@ -13,6 +13,7 @@ use std::{
 use crate::{
     BridgeError,
     error::Abort,
+    generation::Registration,
     runtime::{BoxFuture, Job, LocalBoxFuture, LocalJob},
     sync::{Arc, AtomicBool, Mutex, Ordering, lock},
 };
@@ -51,6 +52,9 @@ struct State<T> {
     waiter: Option<Waker>,
     /// The job's waker, so that a cancellation can make the job drop its future.
     task: Option<Waker>,
+    /// A detached task's registration, kept until the task ends, so that shutdown can still
+    /// reach (and cancel) a task nobody waits for.
+    kept: Option<Registration>,
 }
 
 /// The rendezvous between one caller and one job.
@@ -69,6 +73,7 @@ impl<T> Slot<T> {
                 cancelled: false,
                 waiter: None,
                 task: None,
+                kept: None,
             }),
             ready: AtomicBool::new(false),
         })
@@ -126,17 +131,30 @@ impl<T> Slot<T> {
     /// Fails the call with `err` unless it already has an outcome or was cancelled, and makes
     /// the job drop its future.
     pub(crate) fn fail(&self, err: BridgeError) {
-        let (waiter, task) = {
+        let (waiter, task, kept) = {
             let mut state = lock(&self.state);
             state.cancelled = true;
             if state.outcome.is_none() && !state.taken {
                 state.outcome = Some(Outcome::Failed(err));
                 self.ready.store(true, Ordering::Release);
             }
-            (state.waiter.take(), state.task.take())
+            (state.waiter.take(), state.task.take(), state.kept.take())
         };
         wake(waiter);
         wake(task);
+        drop(kept);
+    }
+
+    /// Keeps a detached task's registration until the task ends.
+    pub(crate) fn keep(&self, registration: Registration) {
+        let mut state = lock(&self.state);
+        if state.outcome.is_none() && !state.cancelled {
+            state.kept = Some(registration);
+            return;
+        }
+        // Already over: let it go, outside the lock (dropping it takes a registry lock).
+        drop(state);
+        drop(registration);
     }
 
     /// Replaces a failure that has not been taken yet with a more precise one.
@@ -150,18 +168,20 @@ impl<T> Slot<T> {
     /// Job side: stores the outcome and wakes the caller. An outcome nobody will take is
     /// dropped here, on the job's thread.
     fn complete(&self, outcome: Outcome<T>) {
-        let (waiter, unwanted) = {
+        let (waiter, unwanted, kept) = {
             let mut state = lock(&self.state);
+            let kept = state.kept.take();
             if state.outcome.is_some() || state.taken || state.cancelled {
-                (None, Some(outcome))
+                (None, Some(outcome), kept)
             } else {
                 state.outcome = Some(outcome);
                 self.ready.store(true, Ordering::Release);
-                (state.waiter.take(), None)
+                (state.waiter.take(), None, kept)
             }
         };
         wake(waiter);
         drop_quietly(unwanted);
+        drop(kept);
     }
 
     /// Job side: registers the job's waker and returns `true` if the job must stop.
@@ -220,17 +240,49 @@ pub(crate) fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
-/// Wraps `future` into a [`Job`] that reports to `slot`.
+/// Makes `future` into a task that reports to `slot`, and returns its first [`Job`]. Every
+/// later wake of the task hands a new job to `schedule`.
 ///
-/// With a `timer`, the job fails with [`BridgeError::TimedOut`] when the timer fires first,
+/// With a `timer`, the task fails with [`BridgeError::TimedOut`] when the timer fires first,
 /// and drops the future right there on the runtime.
-pub(crate) fn job<F>(future: F, slot: Arc<Slot<F::Output>>, timer: Option<BoxFuture>) -> Job
+pub(crate) fn job<F, S>(
+    future: F,
+    slot: Arc<Slot<F::Output>>,
+    timer: Option<BoxFuture>,
+    schedule: S,
+) -> Job
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Fn(Job) + Send + Sync + 'static,
 {
-    let owner: Arc<dyn Abortable> = slot.clone();
-    Job::new(Box::pin(drive(future, slot, timer)), owner)
+    let reporter = Reporter { slot, done: false };
+    let (runnable, task) = async_task::spawn(
+        async move {
+            let mut reporter = reporter;
+            drive(future, &reporter.slot, timer).await;
+            reporter.done = true;
+        },
+        move |runnable| schedule(Job::new(runnable)),
+    );
+    // The caller waits on the slot; the task's own handle is not needed.
+    task.detach();
+    Job::new(runnable)
+}
+
+/// Owns a task's slot. If the task is dropped before it reports (its runtime stopped, or never
+/// ran it), this tells the caller the call was cancelled, so nobody waits for it forever.
+struct Reporter<T> {
+    slot: Arc<Slot<T>>,
+    done: bool,
+}
+
+impl<T> Drop for Reporter<T> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.slot.fail(BridgeError::Cancelled);
+        }
+    }
 }
 
 /// Wraps `make` into a [`LocalJob`] that reports to `slot`: the future is made and polled on
@@ -245,7 +297,7 @@ where
     LocalJob::new(
         Box::new(move || -> LocalBoxFuture {
             match panic::catch_unwind(AssertUnwindSafe(make)) {
-                Ok(future) => Box::pin(drive(future, slot, None)),
+                Ok(future) => Box::pin(async move { drive(future, &slot, None).await }),
                 Err(payload) => {
                     slot.complete(Outcome::Panic(payload));
                     Box::pin(async {})
@@ -258,7 +310,7 @@ where
 
 /// A job's body: polls `future` on the runtime until it completes, panics, is cancelled or
 /// (with a `timer`) times out, drops it there, and reports to `slot`.
-async fn drive<F: Future>(future: F, slot: Arc<Slot<F::Output>>, timer: Option<BoxFuture>) {
+async fn drive<F: Future>(future: F, slot: &Slot<F::Output>, timer: Option<BoxFuture>) {
     let mut timer = timer;
     let mut future = pin!(Some(future));
     let outcome = poll_fn(|cx| {

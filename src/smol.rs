@@ -8,13 +8,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_executor::{Executor, LocalExecutor};
+use async_executor::LocalExecutor;
 use event_listener::{Event, Listener};
 
 use crate::{
     runtime::{BoxFuture, BridgeRuntime, Job, LocalJob},
     spin,
-    sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, Weak, lock},
+    sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, lock},
 };
 
 thread_local! {
@@ -53,8 +53,6 @@ thread_local! {
 /// ```
 pub struct SmolRuntime {
     shared: Arc<Shared>,
-    /// Only the runtime's threads own the executor, so that the last one to exit drops it.
-    executor: Weak<Executor<'static>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -63,13 +61,12 @@ struct Shared {
     threads: usize,
     stopping: AtomicBool,
     stop: async_channel::Sender<()>,
+    /// Steps of the calls' tasks, drained by every runtime thread.
+    jobs: async_channel::Sender<Job>,
     /// Local jobs for the first thread's local executor.
     local_jobs: async_channel::Sender<LocalJob>,
     exited: AtomicUsize,
     on_exit: Event,
-    /// Callers inside `spawn` holding an upgraded executor: an exiting thread waits for them,
-    /// so that the executor (and every task in it) is dropped on a runtime thread.
-    spawning: AtomicUsize,
 }
 
 /// Configures a [`SmolRuntime`]; from [`SmolRuntime::builder`].
@@ -138,18 +135,18 @@ impl SmolBuilder {
         }
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let (stop, stopped) = async_channel::bounded(1);
+        let (jobs, incoming) = async_channel::unbounded();
         let (local_jobs, local_incoming) = async_channel::unbounded();
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             threads: self.threads,
             stopping: AtomicBool::new(false),
             stop,
+            jobs,
             local_jobs,
             exited: AtomicUsize::new(0),
             on_exit: Event::new(),
-            spawning: AtomicUsize::new(0),
         });
-        let executor = Arc::new(Executor::new());
         let mut handles = Vec::with_capacity(self.threads);
         for index in 0..self.threads {
             let mut builder = thread::Builder::new().name(format!("loopbridge-smol-{index}"));
@@ -157,13 +154,13 @@ impl SmolBuilder {
                 builder = builder.stack_size(bytes);
             }
             let thread_shared = shared.clone();
-            let thread_executor = executor.clone();
+            let thread_jobs = incoming.clone();
             let thread_stopped = stopped.clone();
             let thread_local_jobs = (index == 0).then(|| local_incoming.clone());
             let spawned = builder.spawn(move || {
                 run(
                     thread_shared,
-                    thread_executor,
+                    thread_jobs,
                     thread_stopped,
                     thread_local_jobs,
                 )
@@ -181,7 +178,6 @@ impl SmolBuilder {
         }
         Ok(SmolRuntime {
             shared,
-            executor: Arc::downgrade(&executor),
             handles: Mutex::new(handles),
         })
     }
@@ -246,30 +242,27 @@ impl SmolRuntime {
     }
 }
 
-/// The body of each executor thread.
+/// The body of each runtime thread.
 fn run(
     shared: Arc<Shared>,
-    executor: Arc<Executor<'static>>,
+    jobs: async_channel::Receiver<Job>,
     stopped: async_channel::Receiver<()>,
     local_jobs: Option<async_channel::Receiver<LocalJob>>,
 ) {
     RUNTIME_ID.with(|id| id.set(shared.id));
-    // Declared first, so it runs last: after the executors (and the tasks they held) drop.
+    // Declared first, so it runs last: after everything the thread held has been dropped.
     let _exit = OnExit(&shared);
     // The first thread also runs futures that are not `Send`, on an executor of its own.
     let local = LocalExecutor::new();
+    let first = local_jobs.is_some();
     loop {
         let stopped = stopped.clone();
         let local_jobs = local_jobs.clone();
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            let first = local_jobs.is_some();
-            let shared_tasks = futures_lite::future::or(
-                // Completes when the sender is closed by `begin_stop`.
-                async move {
-                    let _ = stopped.recv().await;
-                },
-                serve(&executor, &shared, first),
-            );
+            // Completes when the sender is closed by `begin_stop`.
+            let stop = async move {
+                let _ = stopped.recv().await;
+            };
             let local_tasks = async {
                 if let Some(local_jobs) = local_jobs {
                     while let Ok(job) = local_jobs.recv().await {
@@ -278,7 +271,8 @@ fn run(
                 }
                 futures_lite::future::pending::<()>().await
             };
-            async_io::block_on(local.run(futures_lite::future::or(shared_tasks, local_tasks)))
+            let work = futures_lite::future::or(serve(&jobs, &shared, first), local_tasks);
+            async_io::block_on(local.run(futures_lite::future::or(stop, work)))
         }));
         // Jobs catch their own panics; anything else that unwinds here must not end the
         // thread while the runtime is meant to run.
@@ -288,30 +282,30 @@ fn run(
     }
     // Local tasks still pending are dropped here, on their thread.
     drop(local);
-    // `stopping` is set, so no new spawner will upgrade the executor; let the ones already
-    // holding it finish, so that the last reference is dropped here and not on a caller.
-    while shared.spawning.load(Ordering::SeqCst) != 0 {
-        thread::yield_now();
+    // Steps still queued are dropped here too, on a runtime thread: that cancels their calls
+    // (the queue is closed, so nothing arrives after the last thread has drained it).
+    while let Ok(job) = jobs.try_recv() {
+        drop(job);
     }
-    drop(executor);
 }
 
-/// Runs the shared executor's tasks forever. The first thread, once out of work, keeps
-/// looking for more for a short window before it sleeps (see `spin`): a call that arrives
-/// within the window is picked up without the cost of waking a parked thread. Between looks
-/// it yields to `async_io::block_on`, which processes ready IO events without blocking, so IO
-/// stays as prompt as when the thread sleeps on the reactor. The other threads sleep at once:
-/// an idle runtime spins on one core at most, and only briefly.
-async fn serve(executor: &Executor<'static>, shared: &Shared, spins: bool) {
-    /// While busy, how many tasks run between two turns of the reactor, the local executor
-    /// and the stop signal.
+/// Runs the calls' steps forever. The first thread, once out of work, keeps looking for more
+/// for a short window before it sleeps (see `spin`): a call that arrives within the window is
+/// picked up without the cost of waking a parked thread. Between looks it yields to
+/// `async_io::block_on`, which processes ready IO events without blocking, so IO stays as
+/// prompt as when the thread sleeps on the reactor. The other threads sleep at once: an idle
+/// runtime spins on one core at most, and only briefly.
+async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool) {
+    /// While busy, how many steps run between two turns of the reactor, the local executor and
+    /// the stop signal.
     const BATCH: u32 = 64;
     loop {
         if spins {
             let mut idle_since = Instant::now();
             let mut batch = 0;
             loop {
-                if executor.try_tick() {
+                if let Ok(job) = jobs.try_recv() {
+                    job.run();
                     idle_since = Instant::now();
                     batch += 1;
                     if batch < BATCH {
@@ -326,8 +320,11 @@ async fn serve(executor: &Executor<'static>, shared: &Shared, spins: bool) {
                 futures_lite::future::yield_now().await;
             }
         }
-        // Sleeps until a task is scheduled, then runs it.
-        executor.tick().await;
+        // Sleeps until a step arrives (or the queue closes, and the stop signal ends this).
+        match jobs.recv().await {
+            Ok(job) => job.run(),
+            Err(_) => futures_lite::future::pending::<()>().await,
+        }
     }
 }
 
@@ -344,6 +341,7 @@ impl Shared {
     fn begin_stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.stop.close();
+        self.jobs.close();
         self.local_jobs.close();
     }
 
@@ -354,22 +352,13 @@ impl Shared {
 
 impl BridgeRuntime for SmolRuntime {
     fn spawn(&self, job: Job) -> Result<(), Job> {
-        // Announce first, then check: an exiting thread that saw no spawner is ordered before
-        // this check, which then sees `stopping` (both sequentially consistent).
-        self.shared.spawning.fetch_add(1, Ordering::SeqCst);
-        let result = if self.shared.stopping.load(Ordering::SeqCst) {
-            Err(job)
-        } else {
-            match self.executor.upgrade() {
-                Some(executor) => {
-                    executor.spawn(job).detach();
-                    Ok(())
-                }
-                None => Err(job),
-            }
-        };
-        self.shared.spawning.fetch_sub(1, Ordering::SeqCst);
-        result
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(job);
+        }
+        self.shared
+            .jobs
+            .try_send(job)
+            .map_err(|err| err.into_inner())
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture {
@@ -396,8 +385,8 @@ impl BridgeRuntime for SmolRuntime {
             .map_err(|err| err.into_inner())
     }
 
-    fn block_on_one_off(&self, job: Job) -> io::Result<()> {
-        async_io::block_on(job);
+    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
+        async_io::block_on(future);
         Ok(())
     }
 

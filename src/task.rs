@@ -173,6 +173,10 @@ impl<T> BridgeTask<T> {
     /// ```
     pub fn detach(mut self) {
         self.done = true;
+        // Still registered until the task ends, so that a shutdown reaches it.
+        if let Some(registration) = self.registration.take() {
+            self.slot.keep(registration);
+        }
     }
 
     /// Returns `true` once the task has an outcome to collect (it completed, panicked or

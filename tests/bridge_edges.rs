@@ -45,7 +45,7 @@ impl BridgeRuntime for Broken {
     fn is_runtime_thread(&self) -> bool {
         self.smol.is_runtime_thread()
     }
-    fn block_on_one_off(&self, _job: Job) -> io::Result<()> {
+    fn block_on_one_off(&self, _future: BoxFuture) -> io::Result<()> {
         Err(io::Error::other("no one-off runtime here"))
     }
     fn shutdown(&self, grace: Duration) -> bool {

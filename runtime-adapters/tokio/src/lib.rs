@@ -281,9 +281,9 @@ impl BridgeRuntime for TokioRuntime {
         }
     }
 
-    fn block_on_one_off(&self, job: Job) -> io::Result<()> {
+    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
         let runtime = Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(job);
+        runtime.block_on(future);
         // Never wait for blocking tasks the nested future may have left behind.
         runtime.shutdown_background();
         Ok(())
