@@ -9,6 +9,7 @@ use std::{
 };
 
 use async_executor::LocalExecutor;
+use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, Listener};
 
 use crate::{
@@ -61,8 +62,12 @@ struct Shared {
     threads: usize,
     stopping: AtomicBool,
     stop: async_channel::Sender<()>,
-    /// Steps of the calls' tasks, drained by every runtime thread.
+    /// Steps of the calls' tasks, drained by every runtime thread. Bounded, so that a push
+    /// allocates nothing; when it is full, steps go to `overflow`.
     jobs: async_channel::Sender<Job>,
+    /// Steps that found `jobs` full. The threads look here before they sleep; it is only used
+    /// while `jobs` is full, so a sleeping thread never misses a step in it.
+    overflow: ConcurrentQueue<Job>,
     /// Local jobs for the first thread's local executor.
     local_jobs: async_channel::Sender<LocalJob>,
     exited: AtomicUsize,
@@ -135,7 +140,7 @@ impl SmolBuilder {
         }
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let (stop, stopped) = async_channel::bounded(1);
-        let (jobs, incoming) = async_channel::unbounded();
+        let (jobs, incoming) = async_channel::bounded(QUEUE);
         let (local_jobs, local_incoming) = async_channel::unbounded();
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -143,6 +148,7 @@ impl SmolBuilder {
             stopping: AtomicBool::new(false),
             stop,
             jobs,
+            overflow: ConcurrentQueue::unbounded(),
             local_jobs,
             exited: AtomicUsize::new(0),
             on_exit: Event::new(),
@@ -242,6 +248,9 @@ impl SmolRuntime {
     }
 }
 
+/// How many steps the queue holds before they go to the overflow queue.
+const QUEUE: usize = 4096;
+
 /// The body of each runtime thread.
 fn run(
     shared: Arc<Shared>,
@@ -284,7 +293,7 @@ fn run(
     drop(local);
     // Steps still queued are dropped here too, on a runtime thread: that cancels their calls
     // (the queue is closed, so nothing arrives after the last thread has drained it).
-    while let Ok(job) = jobs.try_recv() {
+    while let Ok(job) = jobs.try_recv().or_else(|_| shared.overflow.pop()) {
         drop(job);
     }
 }
@@ -304,7 +313,7 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
             let mut idle_since = Instant::now();
             let mut batch = 0;
             loop {
-                if let Ok(job) = jobs.try_recv() {
+                if let Ok(job) = jobs.try_recv().or_else(|_| shared.overflow.pop()) {
                     job.run();
                     idle_since = Instant::now();
                     batch += 1;
@@ -319,6 +328,9 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
                 batch = 0;
                 futures_lite::future::yield_now().await;
             }
+        }
+        while let Ok(job) = shared.overflow.pop() {
+            job.run();
         }
         // Sleeps until a step arrives (or the queue closes, and the stop signal ends this).
         match jobs.recv().await {
@@ -342,6 +354,7 @@ impl Shared {
         self.stopping.store(true, Ordering::SeqCst);
         self.stop.close();
         self.jobs.close();
+        self.overflow.close();
         self.local_jobs.close();
     }
 

@@ -246,14 +246,7 @@ impl TokioRuntime {
 impl BridgeRuntime for TokioRuntime {
     fn spawn(&self, job: Job) -> Result<(), Job> {
         match &self.kind {
-            Kind::Owned { owned, .. } => {
-                if owned.is_stopping() {
-                    return Err(job);
-                }
-                drop(self.handle.spawn(job));
-                owned.job_arrived();
-                Ok(())
-            }
+            Kind::Owned { owned, .. } => owned.spawn(&self.handle, job),
             Kind::Attached(attached) => attached.spawn(&self.handle, job),
         }
     }
