@@ -1,4 +1,5 @@
-//! [`SmolRuntime`]: the default adapter, persistent async-executor threads driven by async-io.
+//! [`SmolRuntime`]: the default adapter, persistent threads that drain the calls' steps and
+//! drive async-io.
 
 use std::{
     cell::Cell,
@@ -23,16 +24,15 @@ thread_local! {
     static RUNTIME_ID: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The default [`BridgeRuntime`]: an [`async_executor::Executor`] run by one or more
-/// persistent threads named `loopbridge-smol-N`, each driving the [`async_io`] reactor while
-/// it waits, so `async_io::Timer` and `async_io::Async` sockets work in bridged futures.
+/// The default [`BridgeRuntime`]: one or more persistent threads named `loopbridge-smol-N`
+/// that run the calls' steps ([`Job`]s) from a shared queue, each driving the [`async_io`]
+/// reactor while it waits, so `async_io::Timer` and `async_io::Async` sockets work in bridged
+/// futures. The first thread also runs an [`async_executor::LocalExecutor`] for futures that
+/// are not `Send` ([`Bridge::call_local`](crate::Bridge::call_local)).
 ///
 /// A `SmolRuntime` value is a handle: dropping it tells the threads to stop and does not wait
-/// for them. Each thread exits once it is free; the last one to exit drops the executor and
-/// with it every task that was still pending, on that thread.
-///
-/// The first thread also runs a local executor for futures that are not `Send`
-/// ([`Bridge::call_local`](crate::Bridge::call_local)).
+/// for them. Each thread exits once it is free, dropping on its way out the steps still queued
+/// (which cancels their calls) and the local tasks it held.
 ///
 /// # Performance
 ///
