@@ -368,10 +368,16 @@ impl BridgeRuntime for SmolRuntime {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(job);
         }
-        self.shared
-            .jobs
-            .try_send(job)
-            .map_err(|err| err.into_inner())
+        match self.shared.jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            // Full means busy threads, which look at the overflow before they sleep.
+            Err(async_channel::TrySendError::Full(job)) => self
+                .shared
+                .overflow
+                .push(job)
+                .map_err(|err| err.into_inner()),
+            Err(async_channel::TrySendError::Closed(job)) => Err(job),
+        }
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture {

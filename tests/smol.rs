@@ -219,3 +219,33 @@ fn per_call_nested_calls_and_shutdown() {
         assert!(bridge.call(async {}).unwrap_err().is_shutdown());
     });
 }
+
+#[test]
+fn steps_beyond_the_queue_capacity_all_run() {
+    bounded("steps_beyond_the_queue_capacity_all_run", || {
+        let bridge = Bridge::new();
+        let latch = Latch::new();
+        let (blocked_tx, blocked_rx) = std::sync::mpsc::channel();
+        let gate = latch.clone();
+        let wedge = bridge
+            .spawn(async move {
+                blocked_tx.send(()).unwrap();
+                gate.wait();
+            })
+            .unwrap();
+        blocked_rx.recv_timeout(PATIENCE).unwrap();
+        // The only thread is blocked: these steps queue up, well past the queue's capacity.
+        let tasks: Vec<_> = (0..10_000u64)
+            .map(|i| bridge.spawn(async move { i }).unwrap())
+            .collect();
+        latch.release();
+        wedge.join().unwrap();
+        let sum: u64 = tasks.into_iter().map(|task| task.join().unwrap()).sum();
+        assert_eq!(sum, (0..10_000u64).sum());
+        assert_eq!(
+            bridge.stats().started,
+            1,
+            "an overflowing queue is not a dead runtime"
+        );
+    });
+}
