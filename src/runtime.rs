@@ -71,6 +71,10 @@ impl Job {
     /// # let _ = drain;
     /// ```
     pub fn run(mut self) {
+        self.step();
+    }
+
+    fn step(&mut self) {
         if let Some(runnable) = self.0.take() {
             runnable.run();
         }
@@ -82,9 +86,7 @@ impl Future for Job {
 
     /// Runs the job's one step (see [`Job::run`]) and completes.
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(runnable) = self.0.take() {
-            runnable.run();
-        }
+        self.step();
         Poll::Ready(())
     }
 }
