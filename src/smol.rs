@@ -324,6 +324,15 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
                     || idle_since.elapsed() >= spin::WINDOW
                 {
                     break;
+                } else if let now = Instant::now()
+                    && spin::until(
+                        &|| !jobs.is_empty() || !shared.overflow.is_empty(),
+                        now,
+                        now + spin::BETWEEN_TURNS,
+                    )
+                {
+                    // A step arrived while spinning: run it before the reactor's turn.
+                    continue;
                 }
                 batch = 0;
                 futures_lite::future::yield_now().await;

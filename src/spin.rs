@@ -21,6 +21,11 @@ use crate::sync::{AtomicUsize, Ordering};
 pub(crate) const WINDOW: Duration = Duration::from_micros(50);
 
 /// The first part of the window busy-waits; after it, every check yields the timeslice.
+/// How long a spinning runtime thread looks at its queue between two turns of the reactor: a
+/// turn is a system call, far slower than a look, so a step that arrives meanwhile is picked
+/// up sooner; IO and timers wait at most this much longer.
+pub(crate) const BETWEEN_TURNS: Duration = Duration::from_micros(2);
+
 const BUSY: Duration = Duration::from_micros(10);
 
 /// Callers waiting for a result right now (spinning or parked), across all bridges. When they
@@ -43,19 +48,19 @@ fn max_spinners() -> usize {
     })
 }
 
-/// Spins until `ready` returns `true`, for at most the window (and never past `deadline`).
-/// Returns whether it did. Does not spin at all if this thread's recent waits were long, or if
-/// enough other callers are spinning already.
-pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
+/// Spins until `ready` returns `true`, for at most the window from `started` (and never past
+/// `deadline`). Returns whether it did. Does not spin at all if this thread's recent waits
+/// were long, or if enough other callers are spinning already.
+pub(crate) fn caller(ready: impl Fn() -> bool, started: Instant, deadline: Option<Instant>) -> bool {
     if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64 {
         return ready();
     }
     if WAITERS.load(Ordering::Relaxed) > max_spinners() {
         return ready();
     }
-    let limit = Instant::now() + WINDOW;
+    let limit = started + WINDOW;
     let limit = deadline.map_or(limit, |deadline| deadline.min(limit));
-    until(&ready, limit)
+    until(&ready, started, limit)
 }
 
 /// Counts a caller as waiting while the guard lives.
@@ -83,9 +88,10 @@ pub(crate) fn record_wait(took: Duration) {
     });
 }
 
-/// Polls `found` until it returns `true` or `limit` passes, busy at first, then yielding.
-pub(crate) fn until(found: &impl Fn() -> bool, limit: Instant) -> bool {
-    let start = Instant::now();
+/// Polls `found` until it returns `true` or `limit` passes, busy for a while after `start`,
+/// then yielding. (The caller passes the clock reading it already has: reading it costs more
+/// than a look.)
+pub(crate) fn until(found: &impl Fn() -> bool, start: Instant, limit: Instant) -> bool {
     let mut round = 0u32;
     loop {
         if found() {

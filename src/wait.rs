@@ -46,7 +46,7 @@ pub(crate) fn wait<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outco
     let started = Instant::now();
     let _waiting = spin::Waiting::new();
     // A quick answer is worth a short spin: parking and being woken costs far more.
-    spin::caller(|| slot.is_ready(), deadline);
+    spin::caller(|| slot.is_ready(), started, deadline);
     let outcome = park_until(slot, deadline);
     spin::record_wait(started.elapsed());
     outcome
