@@ -8,19 +8,28 @@ use std::future::Future;
 pub(crate) struct Context {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+    /// `None` when the caller has no subscriber: then there is nothing to carry, and polling
+    /// skips setting one as the default.
     #[cfg(feature = "tracing")]
-    dispatch: tracing::Dispatch,
+    dispatch: Option<tracing::Dispatch>,
 }
 
 impl Context {
     /// Captures the current thread's context.
     pub(crate) fn capture() -> Context {
-        Context {
-            #[cfg(feature = "tracing")]
-            span: tracing::Span::current(),
-            #[cfg(feature = "tracing")]
-            dispatch: tracing::dispatcher::get_default(Clone::clone),
+        #[cfg(feature = "tracing")]
+        {
+            let dispatch = tracing::dispatcher::get_default(|dispatch| {
+                (!dispatch.is::<tracing::subscriber::NoSubscriber>()).then(|| dispatch.clone())
+            });
+            let span = match dispatch {
+                Some(_) => tracing::Span::current(),
+                None => tracing::Span::none(),
+            };
+            Context { span, dispatch }
         }
+        #[cfg(not(feature = "tracing"))]
+        Context {}
     }
 
     /// Makes `future` run in this context wherever it is polled: inside the caller's span,
@@ -28,11 +37,21 @@ impl Context {
     /// caller's span with its fields.
     #[cfg(feature = "tracing")]
     pub(crate) fn attach<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        use tracing::instrument::{Instrument, WithSubscriber};
-        future.instrument(self.span).with_subscriber(self.dispatch)
+        use std::{future::poll_fn, pin::pin};
+        use tracing::instrument::Instrument;
+        let Context { span, dispatch } = self;
+        async move {
+            let mut future = pin!(future.instrument(span));
+            poll_fn(|cx| match &dispatch {
+                Some(dispatch) => {
+                    tracing::dispatcher::with_default(dispatch, || future.as_mut().poll(cx))
+                }
+                None => future.as_mut().poll(cx),
+            })
+            .await
+        }
     }
 
-    /// Without the `tracing` feature there is nothing to carry.
     #[cfg(not(feature = "tracing"))]
     pub(crate) fn attach<F: Future>(self, future: F) -> F {
         future
