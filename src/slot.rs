@@ -168,20 +168,24 @@ impl<T> Slot<T> {
     /// Job side: stores the outcome and wakes the caller. An outcome nobody will take is
     /// dropped here, on the job's thread.
     fn complete(&self, outcome: Outcome<T>) {
-        let (waiter, unwanted, kept) = {
+        let (waiter, unwanted, kept, task) = {
             let mut state = lock(&self.state);
             let kept = state.kept.take();
+            // The job's own waker is of no use any more. Dropped here, on the job's thread, it
+            // may free the task there rather than on the caller's.
+            let task = state.task.take();
             if state.outcome.is_some() || state.taken || state.cancelled {
-                (None, Some(outcome), kept)
+                (None, Some(outcome), kept, task)
             } else {
                 state.outcome = Some(outcome);
                 self.ready.store(true, Ordering::Release);
-                (state.waiter.take(), None, kept)
+                (state.waiter.take(), None, kept, task)
             }
         };
         wake(waiter);
         drop_quietly(unwanted);
         drop(kept);
+        drop(task);
     }
 
     /// Job side: registers the job's waker and returns `true` if the job must stop.
