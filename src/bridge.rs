@@ -205,7 +205,7 @@ impl BridgeBuilder {
     /// # drop(bridge);
     /// ```
     pub fn build(self) -> Bridge {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Bridge {
             inner: Arc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -352,11 +352,14 @@ enum State {
     ShutDown(Option<Arc<Generation>>),
 }
 
-thread_local! {
+// Not `const`-initialized: loom's `thread_local!`, which the models use, does not take it.
+crate::sync::thread_local! {
     /// On a one-off thread serving a nested call: the id of the bridge it serves.
-    static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
+    #[allow(clippy::missing_const_for_thread_local)]
+    static ONE_OFF_FOR: Cell<u64> = Cell::new(0);
     /// While a runtime factory runs: the id of the bridge it is starting.
-    static STARTING: Cell<u64> = const { Cell::new(0) };
+    #[allow(clippy::missing_const_for_thread_local)]
+    static STARTING: Cell<u64> = Cell::new(0);
 }
 
 impl Bridge {
@@ -1202,6 +1205,21 @@ impl Inner {
             if all_exited { "" } else { "; stuck threads were left to exit by themselves" }
         );
         all_exited
+    }
+}
+
+#[cfg(all(test, loopbridge_loom))]
+impl Bridge {
+    /// Retires the published generation as a failed health probe would: the models cannot
+    /// wait out a probe's timer.
+    pub(crate) fn retire_for_model(&self) {
+        let current = match &*read(&self.inner.state) {
+            State::Running(generation) => Some(generation.clone()),
+            _ => None,
+        };
+        if let Some(generation) = current {
+            self.inner.retire(&generation, true);
+        }
     }
 }
 

@@ -10,11 +10,11 @@ use crate::{
     error::Abort,
     runtime::BridgeRuntime,
     slot::Abortable,
-    sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock},
+    sync::{Arc, AtomicBool, Mutex, Ordering, lock},
 };
 
 /// Registry shards: callers on different threads mostly take different locks.
-const SHARDS: usize = 8;
+const SHARDS: usize = if cfg!(loopbridge_loom) { 1 } else { 8 };
 
 pub(crate) struct Generation {
     pub(crate) id: u64,
@@ -148,7 +148,7 @@ impl fmt::Debug for Registration {
 
 /// Which registry shard the current thread uses: threads are dealt shards round-robin.
 fn shard_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     thread_local! {
         static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
     }

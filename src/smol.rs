@@ -16,7 +16,7 @@ use event_listener::{Event, Listener};
 use crate::{
     runtime::{BoxFuture, BridgeRuntime, Job, LocalJob},
     spin,
-    sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, lock},
+    sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock},
 };
 
 thread_local! {
@@ -138,7 +138,7 @@ impl SmolBuilder {
                  for one or SmolRuntime::with_threads(n) with n >= 1",
             ));
         }
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (stop, stopped) = async_channel::bounded(1);
         let (jobs, incoming) = async_channel::bounded(QUEUE);
         let (local_jobs, local_incoming) = async_channel::unbounded();

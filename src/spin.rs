@@ -9,23 +9,24 @@
 use std::{
     cell::Cell,
     hint,
-    sync::OnceLock,
+    sync::{
+        OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     thread,
     time::{Duration, Instant},
 };
-
-use crate::sync::{AtomicUsize, Ordering};
 
 /// How long one side looks for the other before parking: about twice a park-and-wake, so that
 /// a call answered within it never pays one.
 pub(crate) const WINDOW: Duration = Duration::from_micros(50);
 
-/// The first part of the window busy-waits; after it, every check yields the timeslice.
 /// How long a spinning runtime thread looks at its queue between two turns of the reactor: a
 /// turn is a system call, far slower than a look, so a step that arrives meanwhile is picked
 /// up sooner; IO and timers wait at most this much longer.
 pub(crate) const BETWEEN_TURNS: Duration = Duration::from_micros(2);
 
+/// The first part of the window busy-waits; after it, every check yields the timeslice.
 const BUSY: Duration = Duration::from_micros(10);
 
 /// Callers waiting for a result right now (spinning or parked), across all bridges. When they
@@ -51,7 +52,15 @@ fn max_spinners() -> usize {
 /// Spins until `ready` returns `true`, for at most the window from `started` (and never past
 /// `deadline`). Returns whether it did. Does not spin at all if this thread's recent waits
 /// were long, or if enough other callers are spinning already.
-pub(crate) fn caller(ready: impl Fn() -> bool, started: Instant, deadline: Option<Instant>) -> bool {
+pub(crate) fn caller(
+    ready: impl Fn() -> bool,
+    started: Instant,
+    deadline: Option<Instant>,
+) -> bool {
+    // A model checks the parking protocol; a spin would only multiply its interleavings.
+    if cfg!(loopbridge_loom) {
+        return ready();
+    }
     if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64 {
         return ready();
     }

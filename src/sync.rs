@@ -1,13 +1,35 @@
 //! The one place the crate takes its synchronization primitives from.
 //!
-//! State machines (the result slot, the generation registry, the bridge state) use only what
-//! this module exports, so that a later `cfg(loom)` build can swap in loom's types and model
-//! them. Timers and thread parking stay outside the modelled state.
+//! State machines (the result slot, the generation registry, the bridge state, the shutdown
+//! flag) use only what this module exports. Built with `--cfg loopbridge_loom`, it exports
+//! loom's types instead, and the models in `src/models.rs` explore every interleaving of
+//! those state machines (see the README's "Reliability" section for the command). Timers stay
+//! outside the modelled state: a model expresses a timeout as an explicit cancel.
+//!
+//! `Arc` and `Weak` are std's in both builds: loom's `Arc` cannot become an `Arc<dyn Trait>`,
+//! and reference counts are not part of any protocol here (a model counts drops instead).
+//! Process-wide statics (id counters, the spin heuristics) stay std's too: loom's types
+//! cannot be built in a `static`, and they decide nothing a model checks.
 
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-pub(crate) use std::sync::{
-    Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+#[cfg(not(loopbridge_loom))]
+pub(crate) use std::{
+    sync::{
+        Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    thread, thread_local,
 };
+
+#[cfg(loopbridge_loom)]
+pub(crate) use loom::{
+    sync::{
+        Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    thread, thread_local,
+};
+
+pub(crate) use std::sync::{Arc, Weak};
 
 use std::sync::PoisonError;
 

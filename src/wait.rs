@@ -2,14 +2,16 @@
 
 use std::{
     task::{Poll, Wake, Waker},
-    thread::{self, Thread},
     time::Instant,
 };
 
 use crate::{
     slot::{Outcome, Slot},
     spin,
-    sync::Arc,
+    sync::{
+        Arc,
+        thread::{self, Thread},
+    },
 };
 
 /// Wakes a parked caller thread.
@@ -25,11 +27,20 @@ impl Wake for Unparker {
     }
 }
 
-thread_local! {
+#[cfg(not(loopbridge_loom))]
+std::thread_local! {
     /// One waker per caller thread, made on its first blocking call and reused after.
     static THREAD_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
 }
 
+/// Under loom, a fresh waker per wait: a model's threads share one OS thread, so a std
+/// thread-local would hand one model thread another's waker.
+#[cfg(loopbridge_loom)]
+fn thread_waker() -> Waker {
+    Waker::from(Arc::new(Unparker(thread::current())))
+}
+
+#[cfg(not(loopbridge_loom))]
 fn thread_waker() -> Waker {
     THREAD_WAKER
         .try_with(Waker::clone)
@@ -65,6 +76,10 @@ fn park_until<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>
                 if now >= deadline {
                     return None;
                 }
+                // loom has no timed park: models use no deadlines (a timeout is a cancel).
+                #[cfg(loopbridge_loom)]
+                thread::park();
+                #[cfg(not(loopbridge_loom))]
                 thread::park_timeout(deadline - now);
             }
         }
