@@ -160,6 +160,8 @@ mod context;
 mod error;
 mod generation;
 mod global;
+#[cfg(all(test, loopbridge_loom))]
+mod models;
 mod runtime;
 mod slot;
 mod smol;

@@ -1,0 +1,428 @@
+//! loom models of the bridge's synchronization: the result slot, the generation registry and
+//! its retirement, and shutdown.
+//!
+//! Built only with `--cfg loopbridge_loom`, which makes [`crate::sync`] export loom's types:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loopbridge_loom" LOOM_MAX_PREEMPTIONS=2 \
+//!     cargo test --release --lib -p loopbridge models
+//! ```
+//!
+//! (A cfg of the crate's own rather than the usual `--cfg loom`: that one switches tokio and
+//! concurrent-queue, which the tests depend on, to loom builds of their own.)
+//!
+//! The runtime here, [`ModelRuntime`], is the smallest honest adapter: one loom thread that
+//! runs the jobs its `spawn` queues, and drops what is left when it stops. Timers are not
+//! modelled; a timeout is expressed as the cancel that follows it.
+
+use std::{
+    future::Future,
+    io,
+    pin::Pin,
+    sync::atomic::{AtomicUsize as StdCounter, Ordering as StdOrdering},
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+use std::collections::VecDeque;
+
+use crate::{
+    Bridge, BridgeError,
+    runtime::{BoxFuture, BridgeRuntime, Job},
+    slot::{Outcome, Slot, job},
+    sync::{
+        Arc, Condvar, Mutex, lock,
+        thread::{self, JoinHandle, ThreadId},
+        wait_on,
+    },
+    wait::wait,
+};
+
+/// How many times something happened, across a model's threads. A std atomic: loom runs one
+/// thread at a time, and these counts are what a model checks, not part of the protocol.
+#[derive(Clone, Default)]
+struct Count(Arc<StdCounter>);
+
+impl Count {
+    fn bump(&self) {
+        self.0.fetch_add(1, StdOrdering::SeqCst);
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(StdOrdering::SeqCst)
+    }
+}
+
+/// Bumps `dropped` when dropped: one per future, one per value.
+struct Tracked {
+    dropped: Count,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.dropped.bump();
+    }
+}
+
+/// What happened to the futures and values of one model.
+#[derive(Clone, Default)]
+struct Ledger {
+    futures_made: Count,
+    futures_dropped: Count,
+    values_made: Count,
+    values_dropped: Count,
+}
+
+impl Ledger {
+    /// A ready future whose value is tracked too: made when the future is polled.
+    fn ready(&self) -> impl Future<Output = Tracked> + Send + 'static {
+        self.futures_made.bump();
+        let guard = Tracked {
+            dropped: self.futures_dropped.clone(),
+        };
+        let ledger = self.clone();
+        async move {
+            let _guard = guard;
+            ledger.values_made.bump();
+            Tracked {
+                dropped: ledger.values_dropped.clone(),
+            }
+        }
+    }
+
+    /// Every future and every value made was dropped exactly once.
+    fn assert_balanced(&self) {
+        assert_eq!(
+            self.futures_made.get(),
+            self.futures_dropped.get(),
+            "futures"
+        );
+        assert!(self.values_made.get() <= 1);
+        assert_eq!(self.values_made.get(), self.values_dropped.get(), "values");
+    }
+}
+
+/// A runtime of one loom thread that runs queued jobs in order.
+struct ModelRuntime {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    worker_id: ThreadId,
+    dropped: Count,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    more: Condvar,
+    exits: Count,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    stopping: bool,
+}
+
+impl ModelRuntime {
+    fn start(counts: &RuntimeCounts) -> ModelRuntime {
+        counts.started.bump();
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                stopping: false,
+            }),
+            more: Condvar::new(),
+            exits: counts.exits.clone(),
+        });
+        let worker_shared = shared.clone();
+        let worker = thread::spawn(move || worker_shared.serve());
+        ModelRuntime {
+            worker_id: worker.thread().id(),
+            shared,
+            worker: Mutex::new(Some(worker)),
+            dropped: counts.dropped.clone(),
+        }
+    }
+}
+
+impl Shared {
+    fn serve(&self) {
+        loop {
+            let mut queue = lock(&self.queue);
+            let job = loop {
+                if queue.stopping {
+                    break None;
+                }
+                if let Some(job) = queue.jobs.pop_front() {
+                    break Some(job);
+                }
+                queue = wait_on(&self.more, queue);
+            };
+            match job {
+                Some(job) => {
+                    drop(queue);
+                    job.run();
+                }
+                None => {
+                    // Queued steps are dropped here, on the runtime's thread: that cancels
+                    // their calls.
+                    let rest = std::mem::take(&mut queue.jobs);
+                    drop(queue);
+                    drop(rest);
+                    break;
+                }
+            }
+        }
+        self.exits.bump();
+    }
+}
+
+impl BridgeRuntime for ModelRuntime {
+    fn spawn(&self, job: Job) -> Result<(), Job> {
+        let mut queue = lock(&self.shared.queue);
+        if queue.stopping {
+            return Err(job);
+        }
+        queue.jobs.push_back(job);
+        drop(queue);
+        self.shared.more.notify_one();
+        Ok(())
+    }
+
+    fn sleep(&self, _duration: Duration) -> BoxFuture {
+        Box::pin(std::future::pending())
+    }
+
+    fn is_runtime_thread(&self) -> bool {
+        thread::current().id() == self.worker_id
+    }
+
+    fn block_on_one_off(&self, _future: BoxFuture) -> io::Result<()> {
+        Err(io::Error::other("nested calls are not modelled"))
+    }
+
+    fn shutdown(&self, _grace: Duration) -> bool {
+        lock(&self.shared.queue).stopping = true;
+        self.shared.more.notify_all();
+        if self.is_runtime_thread() {
+            return false;
+        }
+        // Held while joining: a second shutdown waits for the first one's join.
+        let mut worker = lock(&self.worker);
+        if let Some(worker) = worker.take() {
+            worker.join().expect("the model runtime's thread panicked");
+        }
+        true
+    }
+}
+
+impl Drop for ModelRuntime {
+    fn drop(&mut self) {
+        self.dropped.bump();
+    }
+}
+
+impl std::fmt::Debug for ModelRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelRuntime").finish_non_exhaustive()
+    }
+}
+
+/// How many runtimes a model's factory started, how many were dropped, how many threads
+/// exited.
+#[derive(Clone, Default)]
+struct RuntimeCounts {
+    started: Count,
+    dropped: Count,
+    exits: Count,
+}
+
+impl RuntimeCounts {
+    fn bridge(&self) -> Bridge {
+        let counts = self.clone();
+        Bridge::with_runtime(move || Ok(ModelRuntime::start(&counts)))
+    }
+
+    /// Every runtime started was torn down exactly once: its thread exited and it was freed.
+    fn assert_torn_down(&self) {
+        let started = self.started.get();
+        assert_eq!(self.exits.get(), started, "runtime threads exited");
+        assert_eq!(self.dropped.get(), started, "runtimes freed");
+    }
+}
+
+/// A one-shot signal a third thread fires, and the future that waits for it.
+#[derive(Clone)]
+struct Signal(Arc<Mutex<(bool, Option<Waker>)>>);
+
+impl Signal {
+    fn new() -> Signal {
+        Signal(Arc::new(Mutex::new((false, None))))
+    }
+
+    fn fire(&self) {
+        let waker = {
+            let mut state = lock(&self.0);
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Future for Signal {
+    type Output = u32;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        let mut state = lock(&self.0);
+        if state.0 {
+            return Poll::Ready(7);
+        }
+        state.1 = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// The caller gives up (a timeout, or `BridgeTask::cancel`) while the runtime completes the
+/// job: exactly one side ends up with the value, which is dropped exactly once, and so is the
+/// future, whether it was polled or not.
+#[test]
+fn completion_races_cancel() {
+    loom::model(|| {
+        let ledger = Ledger::default();
+        let slot = Slot::new();
+        let first = job(ledger.ready(), slot.clone(), None, |_later: Job| {
+            unreachable!("a ready future is never woken")
+        });
+        let runtime = thread::spawn(move || first.run());
+        let delivered = slot.cancel();
+        runtime.join().unwrap();
+        match delivered {
+            // It completed first: the caller still gets the value (at its deadline, say).
+            Some(Outcome::Value(value)) => drop(value),
+            None => {}
+            Some(Outcome::Panic(_)) => panic!("the future does not panic"),
+            Some(Outcome::Failed(err)) => panic!("nothing failed the call, yet: {err}"),
+        }
+        // After giving up, nothing more is ever delivered.
+        let waker = Waker::noop();
+        assert!(matches!(
+            slot.poll_take(waker),
+            Poll::Ready(Outcome::Failed(BridgeError::Cancelled))
+        ));
+        drop(slot);
+        ledger.assert_balanced();
+    });
+}
+
+/// A caller parked on its slot is always woken: the future is woken from a third thread, its
+/// next step goes through the runtime's queue, and its completion unparks the caller.
+#[test]
+fn no_lost_wakeup() {
+    loom::model(|| {
+        let counts = RuntimeCounts::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        let signal = Signal::new();
+        let firer = signal.clone();
+        let third = thread::spawn(move || firer.fire());
+        assert!(matches!(bridge.call(signal), Ok(7)));
+        third.join().unwrap();
+        drop(bridge);
+        counts.assert_torn_down();
+    });
+}
+
+/// The slot protocol alone, with the caller parked in [`wait`]: the completion on the runtime's
+/// thread always unparks it.
+#[test]
+fn a_parked_caller_is_woken() {
+    loom::model(|| {
+        let ledger = Ledger::default();
+        let slot = Slot::new();
+        let first = job(ledger.ready(), slot.clone(), None, |_later: Job| {
+            unreachable!("a ready future is never woken")
+        });
+        let runtime = thread::spawn(move || first.run());
+        match wait(&slot, None) {
+            Some(Outcome::Value(value)) => drop(value),
+            _ => panic!("the call completes with its value"),
+        }
+        runtime.join().unwrap();
+        drop(slot);
+        ledger.assert_balanced();
+    });
+}
+
+/// A call submitted while its generation is being retired always resolves, with its value or
+/// `Retired`, and every runtime the bridge started is torn down exactly once.
+#[test]
+fn submit_races_retirement() {
+    // The retired runtime's thread and the fresh one a late call starts make four threads, but
+    // never more than three run at once.
+    loom::model(|| {
+        let counts = RuntimeCounts::default();
+        let ledger = Ledger::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        let retirer = bridge.clone();
+        let retire = thread::spawn(move || retirer.retire_for_model());
+        match bridge.call(ledger.ready()) {
+            Ok(value) => drop(value),
+            Err(BridgeError::Retired) => {}
+            Err(err) => panic!("a call racing retirement got {err:?}"),
+        }
+        retire.join().unwrap();
+        assert_eq!(bridge.stats().retired, 1);
+        drop(bridge);
+        ledger.assert_balanced();
+        counts.assert_torn_down();
+    });
+}
+
+/// A call submitted while the bridge shuts down resolves with its value or `Shutdown`, and the
+/// runtime is torn down exactly once.
+#[test]
+fn submit_races_shutdown() {
+    loom::model(|| {
+        let counts = RuntimeCounts::default();
+        let ledger = Ledger::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        let stopper = bridge.clone();
+        let stop = thread::spawn(move || stopper.shutdown_timeout(Duration::from_secs(1)));
+        match bridge.call(ledger.ready()) {
+            Ok(value) => drop(value),
+            Err(BridgeError::Shutdown) => {}
+            Err(err) => panic!("a call racing shutdown got {err:?}"),
+        }
+        assert!(stop.join().unwrap(), "the runtime's thread exits");
+        assert!(matches!(bridge.call(async {}), Err(BridgeError::Shutdown)));
+        drop(bridge);
+        ledger.assert_balanced();
+        counts.assert_torn_down();
+    });
+}
+
+/// Two shutdowns at once, then the last clone dropped: one teardown, and both shutdowns see
+/// the runtime's thread exit.
+#[test]
+fn shutdown_twice_then_drop() {
+    loom::model(|| {
+        let counts = RuntimeCounts::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        let other = bridge.clone();
+        let second = thread::spawn(move || {
+            let exited = other.shutdown_timeout(Duration::from_secs(1));
+            drop(other);
+            exited
+        });
+        assert!(bridge.shutdown_timeout(Duration::from_secs(1)));
+        assert!(second.join().unwrap());
+        assert!(bridge.is_shutdown());
+        drop(bridge);
+        assert_eq!(counts.started.get(), 1);
+        counts.assert_torn_down();
+    });
+}
