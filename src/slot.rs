@@ -10,6 +10,8 @@ use std::{
     task::{Poll, Waker},
 };
 
+use pin_project_lite::pin_project;
+
 use crate::{
     BridgeError,
     error::Abort,
@@ -145,16 +147,22 @@ impl<T> Slot<T> {
         drop(kept);
     }
 
-    /// Keeps a detached task's registration until the task ends.
+    /// Detaches the call: nobody will take its outcome, so the job drops it where it arrives
+    /// (quietly: a panic in its `Drop` has nobody to go to). Keeps the task's registration
+    /// until the task ends.
     pub(crate) fn keep(&self, registration: Registration) {
         let mut state = lock(&self.state);
+        state.taken = true;
         if state.outcome.is_none() && !state.cancelled {
             state.kept = Some(registration);
             return;
         }
-        // Already over: let it go, outside the lock (dropping it takes a registry lock).
+        // Already over: let both go, outside the lock (dropping the registration takes a
+        // registry lock, and an outcome's `Drop` is foreign code).
+        let outcome = state.outcome.take();
         drop(state);
         drop(registration);
+        drop_quietly(outcome);
     }
 
     /// Replaces a failure that has not been taken yet with a more precise one.
@@ -261,6 +269,7 @@ where
     S: Fn(Job) + Send + Sync + 'static,
 {
     let reporter = Reporter { slot, done: false };
+    let future = Contained::new(future);
     let (runnable, task) = async_task::spawn(
         async move {
             let mut reporter = reporter;
@@ -301,7 +310,10 @@ where
     LocalJob::new(
         Box::new(move || -> LocalBoxFuture {
             match panic::catch_unwind(AssertUnwindSafe(make)) {
-                Ok(future) => Box::pin(async move { drive(future, &slot, None).await }),
+                Ok(future) => {
+                    let future = Contained::new(future);
+                    Box::pin(async move { drive(future, &slot, None).await })
+                }
                 Err(payload) => {
                     slot.complete(Outcome::Panic(payload));
                     Box::pin(async {})
@@ -314,14 +326,14 @@ where
 
 /// A job's body: polls `future` on the runtime until it completes, panics, is cancelled or
 /// (with a `timer`) times out, drops it there, and reports to `slot`.
-async fn drive<F: Future>(future: F, slot: &Slot<F::Output>, timer: Option<BoxFuture>) {
+async fn drive<F: Future>(future: Contained<F>, slot: &Slot<F::Output>, timer: Option<BoxFuture>) {
     let mut timer = timer;
-    let mut future = pin!(Some(future));
+    let mut future = pin!(future);
     let outcome = poll_fn(|cx| {
         if slot.should_stop(cx.waker()) {
             return Poll::Ready(None);
         }
-        let Some(running) = future.as_mut().as_pin_mut() else {
+        let Some(running) = future.as_mut().project().future.as_pin_mut() else {
             return Poll::Ready(None);
         };
         match panic::catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
@@ -337,7 +349,9 @@ async fn drive<F: Future>(future: F, slot: &Slot<F::Output>, timer: Option<BoxFu
     drop(timer);
     // Drop the future here, on the runtime, before the caller hears of the outcome. A panic
     // in its `Drop` counts as the future's panic unless it already panicked.
-    let dropped = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
+    let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
+        future.as_mut().project().future.set(None)
+    }));
     let outcome = match (outcome, dropped) {
         (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
         (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
@@ -345,5 +359,32 @@ async fn drive<F: Future>(future: F, slot: &Slot<F::Output>, timer: Option<BoxFu
     };
     if let Some(outcome) = outcome {
         slot.complete(outcome);
+    }
+}
+
+pin_project! {
+    /// Holds a caller's future from the moment it becomes a task. Whenever the task is
+    /// dropped before the future ends (a cancel before its first poll, a runtime that stops
+    /// with the step queued), the future is dropped here, quietly: a panic in its `Drop` has
+    /// nobody to go to, and must not unwind into a runtime (async-task aborts the process on
+    /// it).
+    struct Contained<F> {
+        #[pin]
+        future: Option<F>,
+    }
+
+    impl<F> PinnedDrop for Contained<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut future = this.project().future;
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
+        }
+    }
+}
+
+impl<F> Contained<F> {
+    fn new(future: F) -> Contained<F> {
+        Contained {
+            future: Some(future),
+        }
     }
 }
