@@ -42,7 +42,9 @@ use std::{
 };
 
 use crate::{Bridge, BridgeBuilder, BridgeError, BridgeRuntime, NestedPolicy};
-use support::{DropSignal, Latch, PATIENCE, SHORT, bounded, pending_with, thread_name};
+use support::{
+    DropSignal, Latch, PATIENCE, PanicOnDrop, SHORT, bounded, pending_with, thread_name,
+};
 
 type Factory = Arc<dyn Fn() -> io::Result<Box<dyn BridgeRuntime>> + Send + Sync>;
 type Setup = Arc<dyn Fn() -> Factory + Send + Sync>;
@@ -245,6 +247,7 @@ macro_rules! conformance_suite {
             calls_from_many_threads,
             calls_from_async_contexts,
             panics_reach_the_caller,
+            panics_in_drop_are_contained,
             timeouts_cancel_on_the_runtime,
             deadline_holds_while_the_runtime_is_blocked,
             a_timeout_spares_other_calls,
@@ -258,6 +261,7 @@ macro_rules! conformance_suite {
             shutdown_fails_calls_in_flight,
             shutdown_of_a_stuck_runtime_is_bounded,
             shutdown_from_the_bridge_itself,
+            a_panic_during_shutdown_is_contained,
             dropping_the_last_clone_shuts_down,
             local_futures,
         );
@@ -472,6 +476,71 @@ impl Suite {
             );
             let stats = bridge.stats();
             assert_eq!((stats.started, stats.panics), (1, 3));
+        });
+    }
+
+    /// 7. A panic in the `Drop` of a timed-out future, or of an output nobody collects, stays
+    ///    on the runtime: every runtime thread keeps serving, nothing is retired, and no lock
+    ///    is left poisoned.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .panics_in_drop_are_contained();
+    /// ```
+    pub fn panics_in_drop_are_contained(&self) {
+        let suite = self.clone();
+        bounded("panics_in_drop_are_contained", move || {
+            let bridge = suite.patient_bridge();
+            let mut drops = Vec::new();
+
+            // A timed-out future, dropped on the runtime by the cancel.
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let err = bridge.call_timeout(pending_with(bomb), SHORT).unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+
+            // Outputs nobody collects: a detached task's, and a cancelled task's that
+            // arrives after the cancel.
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            bridge.spawn(async move { bomb }).unwrap().detach();
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let latch = Latch::new();
+            let gate = latch.clone();
+            let task = bridge
+                .spawn(async move {
+                    gate.wait();
+                    bomb
+                })
+                .unwrap();
+            task.cancel();
+            latch.release();
+
+            // A future whose task is dropped before it ever runs: the runtime is stopped
+            // under it. Checked in `a_panic_during_shutdown_is_contained`.
+
+            for dropped in drops {
+                let on = dropped
+                    .recv_timeout(PATIENCE)
+                    .expect("a bomb was never dropped");
+                assert!(is_runtime_thread_name(&on), "dropped on {on}");
+            }
+            // Every thread still takes work: all of them at once.
+            let latch = Latch::new();
+            let wedges = suite.wedge(&bridge, &latch);
+            latch.release();
+            for wedge in wedges {
+                wedge.join().unwrap();
+            }
+            assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
+            let stats = bridge.stats();
+            assert_eq!(
+                (stats.started, stats.retired, stats.panics),
+                (1, 0, 0),
+                "a panic in a drop nobody waits for is nobody's outcome"
+            );
         });
     }
 
@@ -919,6 +988,74 @@ impl Suite {
             assert!(!waited, "it cannot have waited for its own thread");
             assert!(bridge.is_shutdown());
             assert!(bridge.call(async {}).unwrap_err().is_shutdown());
+        });
+    }
+
+    /// 8. A panic while shutdown runs, in the `Drop` of futures that shutdown cancels (one
+    ///    running, one detached, one still queued), is contained: shutdown completes and sees
+    ///    the runtime's threads exit, the calls fail with `Shutdown`, and the bridge's state is
+    ///    not poisoned.
+    ///
+    /// ```
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .a_panic_during_shutdown_is_contained();
+    /// ```
+    pub fn a_panic_during_shutdown_is_contained(&self) {
+        let suite = self.clone();
+        bounded("a_panic_during_shutdown_is_contained", move || {
+            let bridge = suite.bridge();
+            let mut drops = Vec::new();
+            let (started_tx, started_rx) = mpsc::channel();
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let running = bridge
+                .spawn(async move {
+                    started_tx.send(()).unwrap();
+                    pending_with(bomb).await
+                })
+                .unwrap();
+            started_rx.recv_timeout(PATIENCE).unwrap();
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            bridge.spawn(pending_with(bomb)).unwrap().detach();
+            // Queued behind every thread, wedged, so that it is still queued at the shutdown.
+            let latch = Latch::new();
+            let wedges = suite.wedge(&bridge, &latch);
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let queued = bridge.spawn(pending_with(bomb)).unwrap();
+            // Released once shutdown is (very likely) under way, so that the threads drop the
+            // queued step as they stop. Released earlier, the step runs and the future is
+            // dropped by its cancel instead: the check still holds, on another path.
+            let release = {
+                let latch = latch.clone();
+                thread::spawn(move || {
+                    thread::sleep(SHORT);
+                    latch.release();
+                })
+            };
+
+            assert!(
+                bridge.shutdown_timeout(PATIENCE),
+                "the runtime's threads must exit despite the panics"
+            );
+            release.join().unwrap();
+            for dropped in drops {
+                dropped
+                    .recv_timeout(PATIENCE)
+                    .expect("a future in flight was never dropped");
+            }
+            for task in [running, queued] {
+                assert!(task.join().unwrap_err().is_shutdown());
+            }
+            for wedge in wedges {
+                assert!(wedge.join().unwrap_err().is_shutdown());
+            }
+            assert!(bridge.is_shutdown());
+            assert!(bridge.call(async {}).unwrap_err().is_shutdown());
+            assert_eq!(bridge.stats().started, 1);
+            assert!(bridge.shutdown_timeout(PATIENCE), "a second shutdown too");
         });
     }
 

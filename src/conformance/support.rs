@@ -111,6 +111,42 @@ impl DropSignal {
     }
 }
 
+/// Reports its drop like a [`DropSignal`], then panics: for checks that a panic in a `Drop`
+/// cannot hurt the bridge.
+///
+/// ```
+/// use std::panic::{self, AssertUnwindSafe};
+/// use loopbridge::conformance::support::PanicOnDrop;
+///
+/// let (bomb, dropped) = PanicOnDrop::new();
+/// assert!(panic::catch_unwind(AssertUnwindSafe(move || drop(bomb))).is_err());
+/// assert!(dropped.try_recv().is_ok());
+/// ```
+#[derive(Debug)]
+pub struct PanicOnDrop(Option<DropSignal>);
+
+impl PanicOnDrop {
+    /// A bomb and the receiver its drop reports to, before it panics.
+    ///
+    /// ```
+    /// let (bomb, _dropped) = loopbridge::conformance::support::PanicOnDrop::new();
+    /// std::mem::forget(bomb);
+    /// ```
+    pub fn new() -> (PanicOnDrop, mpsc::Receiver<String>) {
+        let (signal, dropped) = DropSignal::new();
+        (PanicOnDrop(Some(signal)), dropped)
+    }
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        if !thread::panicking() {
+            panic!("loopbridge conformance: a panic in Drop, on purpose");
+        }
+    }
+}
+
 impl Drop for DropSignal {
     fn drop(&mut self) {
         if let Some(tx) = self.0.take() {
@@ -119,7 +155,8 @@ impl Drop for DropSignal {
     }
 }
 
-/// A future that never completes and holds `guard`, so its drop is observable.
+/// A future that never completes and holds `guard` (a [`DropSignal`] or a [`PanicOnDrop`],
+/// say), so its drop is observable.
 ///
 /// ```
 /// use loopbridge::conformance::support::{pending_with, DropSignal};
@@ -127,7 +164,7 @@ impl Drop for DropSignal {
 /// drop(pending_with(signal));
 /// assert!(dropped.recv().is_ok());
 /// ```
-pub async fn pending_with(guard: DropSignal) {
+pub async fn pending_with<G>(guard: G) {
     let _guard = guard;
     futures_lite::future::pending::<()>().await
 }
