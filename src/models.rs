@@ -426,3 +426,25 @@ fn shutdown_twice_then_drop() {
         counts.assert_torn_down();
     });
 }
+
+/// A task detached while the bridge shuts down: its future and value are dropped exactly once,
+/// wherever the race leaves them, and its registration does not keep anything alive.
+#[test]
+fn detached_task_races_shutdown() {
+    loom::model(|| {
+        let counts = RuntimeCounts::default();
+        let ledger = Ledger::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        let stopper = bridge.clone();
+        let stop = thread::spawn(move || stopper.shutdown_timeout(Duration::from_secs(1)));
+        match bridge.spawn(ledger.ready()) {
+            Ok(task) => task.detach(),
+            Err(err) => assert!(err.is_shutdown(), "{err:?}"),
+        }
+        assert!(stop.join().unwrap());
+        drop(bridge);
+        ledger.assert_balanced();
+        counts.assert_torn_down();
+    });
+}
