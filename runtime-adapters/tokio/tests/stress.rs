@@ -1,0 +1,38 @@
+//! The seeded stress test with injected faults (see the root crate's
+//! `tests/support/stress.rs`) on every tokio flavour.
+//!
+//! `LOOPBRIDGE_STRESS=long` runs the long profile; `LOOPBRIDGE_STRESS_SEED=<u64>` replays a
+//! seed (printed on every run).
+
+#[path = "../../../tests/support/stress.rs"]
+mod stress;
+
+use loopbridge_tokio::TokioRuntime;
+
+#[test]
+fn tokio_current_thread() {
+    stress::run("tokio_current_thread", 1, TokioRuntime::current_thread);
+}
+
+#[test]
+fn tokio_multi_thread() {
+    stress::run("tokio_multi_thread", 2, || TokioRuntime::multi_thread(2));
+}
+
+/// The bridge attached to an application runtime that the test owns and keeps alive: its two
+/// worker threads are the ones the blockers wedge, and retirement never stops it.
+#[test]
+fn tokio_from_handle() {
+    let app = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("app-worker")
+        .enable_all()
+        .build()
+        .expect("application runtime");
+    let handle = app.handle().clone();
+    stress::run("tokio_from_handle", 2, move || {
+        TokioRuntime::from_handle(handle.clone())
+    });
+    // The application's runtime outlived every generation and still runs.
+    assert_eq!(app.block_on(async { 7 }), 7);
+}
