@@ -129,9 +129,9 @@ fn main() -> ExitCode {
         .filter_map(|kind| idle(kind, settle, window))
         .collect();
     let fast = if options.quick {
-        fast_path(3, Duration::from_millis(60))
+        fast_path(3, Duration::from_millis(60), target, &servers)
     } else {
-        fast_path(9, Duration::from_millis(150))
+        fast_path(9, Duration::from_millis(150), target, &servers)
     };
     progress.done(started.elapsed());
 
@@ -210,9 +210,14 @@ pub struct FastPath {
     pub rounds: usize,
     /// Per strategy (the floor under `None`), the median round trip of each round.
     pub medians: Vec<(Option<Kind>, Vec<Duration>)>,
+    /// Per strategy, the calls per second of 16 callers of a ready future, in each round.
+    pub sixteen: Vec<(Kind, Vec<f64>)>,
 }
 
-fn fast_path(rounds: usize, slice: Duration) -> FastPath {
+/// Callers of the fast path's throughput figure: eight times the cores here.
+pub const CROWD: usize = 16;
+
+fn fast_path(rounds: usize, slice: Duration, target: Target, servers: &os::Servers) -> FastPath {
     let kinds = [
         Kind::BridgeSmol,
         Kind::BridgeTokioCurrent,
@@ -224,17 +229,26 @@ fn fast_path(rounds: usize, slice: Duration) -> FastPath {
         .chain(kinds.iter().copied().map(Some))
         .map(|k| (k, Vec::new()))
         .collect();
+    let mut sixteen: Vec<(Kind, Vec<f64>)> = kinds.iter().map(|&k| (k, Vec::new())).collect();
     for _ in 0..rounds {
         medians[0].1.push(spin_floor(slice));
         for (i, strategy) in strategies.iter().enumerate() {
             ready_median(strategy, slice / 4); // warm the spin windows up
             medians[i + 1].1.push(ready_median(strategy, slice));
         }
+        for (kind, series) in &mut sixteen {
+            let cell = measure(*kind, Workload::Ready, CROWD, slice, target, servers);
+            series.push(cell.calls_per_sec);
+        }
     }
     for strategy in strategies {
         strategy.stop();
     }
-    FastPath { rounds, medians }
+    FastPath {
+        rounds,
+        medians,
+        sixteen,
+    }
 }
 
 /// The floor of any handoff: two running threads passing a counter back and forth through

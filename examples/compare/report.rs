@@ -144,7 +144,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// The fast path's figures: a ready future's round trip against the spin-handoff floor and the
 /// reqwest::blocking pattern (medians over interleaved rounds, and the median of the per-round
-/// ratios), allocations per call, idle cost, and 16-caller throughput.
+/// ratios), allocations per call, idle cost, and the throughput of 16 callers against the
+/// reqwest::blocking pattern's (the median of the per-round ratios too).
 fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
     let mut out = format!(
         "\n## Fast path: a ready future, back to back, one caller ({} interleaved rounds)\n",
@@ -171,7 +172,14 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
         Kind::Reqwest.name(),
         duration(median(reqwest.clone()))
     );
-    let reqwest16 = find(cells, Kind::Reqwest, Workload::Ready, 16).map(|c| c.calls_per_sec);
+    let sixteen = |kind: Kind| -> Vec<f64> {
+        fast.sixteen
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    };
+    let reqwest16 = sixteen(Kind::Reqwest);
     for kind in [
         Kind::BridgeSmol,
         Kind::BridgeTokioCurrent,
@@ -187,9 +195,13 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
             )
         };
         let allocs = find(cells, kind, Workload::Ready, 1).map_or(f64::NAN, |c| c.allocs_per_call);
-        let tput16 = find(cells, kind, Workload::Ready, 16)
-            .zip(reqwest16)
-            .map_or(f64::NAN, |(c, r)| c.calls_per_sec / r);
+        let tput16 = median(
+            sixteen(kind)
+                .iter()
+                .zip(&reqwest16)
+                .map(|(mine, theirs)| mine / theirs)
+                .collect(),
+        );
         let idle = idles
             .iter()
             .find(|i| i.kind == kind)
@@ -197,13 +209,14 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
         let _ = writeln!(
             out,
             "{:<28} {:>10}  {:>5.1}× the floor, {:>5.1}× faster than reqwest::blocking, \
-             {:.1} allocs/call, idle {:.2}% of a core, 16 callers: {:.2}× reqwest's calls/s",
+             {:.1} allocs/call, idle {:.2}% of a core, {} callers: {:.2}× reqwest's calls/s",
             kind.name(),
             duration(median(mine.clone())),
             per_round(&floor, true),
             per_round(&reqwest, false),
             allocs,
             idle,
+            crate::CROWD,
             tput16,
         );
     }
@@ -273,13 +286,23 @@ pub fn json(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
     let mut out = String::from("[\n");
     for (kind, medians) in &fast.medians {
         let ns: Vec<f64> = medians.iter().map(|d| d.as_nanos() as f64).collect();
+        let crowd = fast
+            .sixteen
+            .iter()
+            .find(|(k, _)| Some(*k) == *kind)
+            .map_or("null".to_owned(), |(_, s)| {
+                format!("{:.1}", median(s.clone()))
+            });
         let _ = writeln!(
             out,
             "  {{\"strategy\": \"{}\", \"workload\": \"fast_path\", \"callers\": 1, \
-             \"rounds\": {}, \"median_ns\": {:.0}}},",
+             \"rounds\": {}, \"median_ns\": {:.0}, \"crowd_callers\": {}, \
+             \"crowd_calls_per_sec\": {}}},",
             kind.map_or("spin-handoff floor", Kind::name),
             fast.rounds,
-            median(ns)
+            median(ns),
+            crate::CROWD,
+            crowd
         );
     }
     for (i, c) in cells.iter().enumerate() {
