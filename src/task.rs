@@ -162,7 +162,9 @@ impl<T> BridgeTask<T> {
     }
 
     /// Lets the task run to completion without anyone waiting for it. Its output is dropped
-    /// on the runtime. A shutdown still cancels it.
+    /// on the runtime when it arrives, or right here if the task had already finished; either
+    /// way a panic in the output's `Drop` is swallowed, since nobody is there to receive it. A
+    /// shutdown still cancels the task.
     ///
     /// ```
     /// let bridge = loopbridge::Bridge::new();

@@ -500,14 +500,21 @@ impl Suite {
             let err = bridge.call_timeout(pending_with(bomb), SHORT).unwrap_err();
             assert!(err.is_timed_out(), "{err:?}");
 
-            // Outputs nobody collects: a detached task's, and a cancelled task's that
-            // arrives after the cancel.
-            let (bomb, dropped) = PanicOnDrop::new();
-            drops.push(dropped);
-            bridge.spawn(async move { bomb }).unwrap().detach();
-            let (bomb, dropped) = PanicOnDrop::new();
-            drops.push(dropped);
+            // Outputs nobody collects, held back until nobody waits for them: a detached
+            // task's, and a cancelled task's.
             let latch = Latch::new();
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let gate = latch.clone();
+            bridge
+                .spawn(async move {
+                    gate.wait();
+                    bomb
+                })
+                .unwrap()
+                .detach();
+            let (bomb, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
             let gate = latch.clone();
             let task = bridge
                 .spawn(async move {
@@ -517,6 +524,15 @@ impl Suite {
                 .unwrap();
             task.cancel();
             latch.release();
+            // A detached task that had finished already: its output is dropped by `detach`,
+            // quietly.
+            let (bomb, dropped) = PanicOnDrop::new();
+            let task = bridge.spawn(async move { bomb }).unwrap();
+            while !task.is_finished() {
+                thread::yield_now();
+            }
+            task.detach();
+            assert!(dropped.try_recv().is_ok(), "dropped by the detach");
 
             // A future whose task is dropped before it ever runs: the runtime is stopped
             // under it. Checked in `a_panic_during_shutdown_is_contained`.
