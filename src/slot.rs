@@ -352,10 +352,21 @@ async fn drive<F: Future>(future: Contained<F>, slot: &Slot<F::Output>, timer: O
     let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
         future.as_mut().project().future.set(None)
     }));
+    // What is discarded (an output the panic replaces, a second payload) is dropped quietly:
+    // its `Drop` is the caller's code too, and must not unwind into the runtime.
     let outcome = match (outcome, dropped) {
-        (Some(Outcome::Panic(first)), _) => Some(Outcome::Panic(first)),
-        (Some(_), Err(payload)) => Some(Outcome::Panic(payload)),
-        (outcome, _) => outcome,
+        (Some(Outcome::Panic(first)), second) => {
+            drop_quietly(second);
+            Some(Outcome::Panic(first))
+        }
+        (Some(replaced), Err(payload)) => {
+            drop_quietly(replaced);
+            Some(Outcome::Panic(payload))
+        }
+        (outcome, dropped) => {
+            drop_quietly(dropped);
+            outcome
+        }
     };
     if let Some(outcome) = outcome {
         slot.complete(outcome);
