@@ -2,6 +2,11 @@
 //! the caller's current span and default subscriber; without it, nothing at all.
 
 use std::future::Future;
+#[cfg(feature = "tracing")]
+use std::{
+    pin::Pin,
+    task::{Context as TaskContext, Poll},
+};
 
 /// The caller's context, captured on the caller's thread.
 #[derive(Clone, Debug)]
@@ -36,25 +41,44 @@ impl Context {
     /// with the caller's subscriber as the default, so that its events are recorded under the
     /// caller's span with its fields.
     #[cfg(feature = "tracing")]
-    pub(crate) fn attach<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        use std::{future::poll_fn, pin::pin};
+    pub(crate) fn attach<F: Future>(self, future: F) -> Attached<F> {
         use tracing::instrument::Instrument;
-        let Context { span, dispatch } = self;
-        async move {
-            let mut future = pin!(future.instrument(span));
-            poll_fn(|cx| match &dispatch {
-                Some(dispatch) => {
-                    tracing::dispatcher::with_default(dispatch, || future.as_mut().poll(cx))
-                }
-                None => future.as_mut().poll(cx),
-            })
-            .await
+        Attached {
+            future: future.instrument(self.span),
+            dispatch: self.dispatch,
         }
     }
 
     #[cfg(not(feature = "tracing"))]
     pub(crate) fn attach<F: Future>(self, future: F) -> F {
         future
+    }
+}
+
+#[cfg(feature = "tracing")]
+pin_project_lite::pin_project! {
+    /// A caller's future in the caller's context (see [`Context::attach`]). A struct rather
+    /// than an `async` block, so that the future is dropped only when this is, never as part
+    /// of the poll that completes it: a panic in its `Drop` then cannot take the output with
+    /// it (a panicking local destructor leaks the value being returned).
+    pub(crate) struct Attached<F> {
+        #[pin]
+        future: tracing::instrument::Instrumented<F>,
+        dispatch: Option<tracing::Dispatch>,
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<F: Future> Future for Attached<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let future = this.future;
+        match this.dispatch {
+            Some(dispatch) => tracing::dispatcher::with_default(dispatch, || future.poll(cx)),
+            None => future.poll(cx),
+        }
     }
 }
 
