@@ -494,6 +494,37 @@ impl Suite {
             let bridge = suite.patient_bridge();
             let mut drops = Vec::new();
 
+            // A future that completes, then panics as it is dropped, and whose output panics
+            // as it is dropped too: the caller gets the future's panic, and both drops stay
+            // on the runtime.
+            struct HoldsAndReturns {
+                _held: Option<PanicOnDrop>,
+                output: Option<PanicOnDrop>,
+            }
+            impl std::future::Future for HoldsAndReturns {
+                type Output = PanicOnDrop;
+                fn poll(
+                    mut self: std::pin::Pin<&mut Self>,
+                    _cx: &mut std::task::Context<'_>,
+                ) -> std::task::Poll<PanicOnDrop> {
+                    std::task::Poll::Ready(self.output.take().expect("polled once"))
+                }
+            }
+            let (held, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let (output, dropped) = PanicOnDrop::new();
+            drops.push(dropped);
+            let future = HoldsAndReturns {
+                _held: Some(held),
+                output: Some(output),
+            };
+            let payload = panic::catch_unwind(AssertUnwindSafe(|| bridge.call(future)))
+                .expect_err("the future's drop panicked: the call re-raises it");
+            assert_eq!(
+                panic_message(&*payload),
+                Some("loopbridge conformance: a panic in Drop, on purpose")
+            );
+
             // A timed-out future, dropped on the runtime by the cancel.
             let (bomb, dropped) = PanicOnDrop::new();
             drops.push(dropped);
@@ -554,8 +585,9 @@ impl Suite {
             let stats = bridge.stats();
             assert_eq!(
                 (stats.started, stats.retired, stats.panics),
-                (1, 0, 0),
-                "a panic in a drop nobody waits for is nobody's outcome"
+                (1, 0, 1),
+                "only the call's panic is an outcome: a panic in a drop nobody waits for is \
+                 nobody's"
             );
         });
     }
