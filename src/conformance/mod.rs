@@ -1073,22 +1073,17 @@ impl Suite {
             let (bomb, dropped) = PanicOnDrop::new();
             drops.push(dropped);
             let queued = bridge.spawn(pending_with(bomb)).unwrap();
-            // Released once shutdown is (very likely) under way, so that the threads drop the
-            // queued step as they stop. Released earlier, the step runs and the future is
-            // dropped by its cancel instead: the check still holds, on another path.
-            let release = {
-                let latch = latch.clone();
-                thread::spawn(move || {
-                    thread::sleep(SHORT);
-                    latch.release();
-                })
-            };
-
+            // The shutdown begins while every thread is stuck (so it cannot wait for them), and
+            // they are released only then: they drop the queued step as they stop.
+            assert!(
+                !bridge.shutdown_timeout(Duration::ZERO),
+                "the threads are stuck: the shutdown cannot have seen them exit"
+            );
+            latch.release();
             assert!(
                 bridge.shutdown_timeout(PATIENCE),
                 "the runtime's threads must exit despite the panics"
             );
-            release.join().unwrap();
             for dropped in drops {
                 dropped
                     .recv_timeout(PATIENCE)
@@ -1103,7 +1098,7 @@ impl Suite {
             assert!(bridge.is_shutdown());
             assert!(bridge.call(async {}).unwrap_err().is_shutdown());
             assert_eq!(bridge.stats().started, 1);
-            assert!(bridge.shutdown_timeout(PATIENCE), "a second shutdown too");
+            assert!(bridge.shutdown_timeout(PATIENCE), "a third shutdown too");
         });
     }
 
