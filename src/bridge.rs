@@ -352,13 +352,19 @@ enum State {
     ShutDown(Option<Arc<Generation>>),
 }
 
-// Not `const`-initialized: loom's `thread_local!`, which the models use, does not take it.
-crate::sync::thread_local! {
+#[cfg(not(loopbridge_loom))]
+std::thread_local! {
     /// On a one-off thread serving a nested call: the id of the bridge it serves.
-    #[allow(clippy::missing_const_for_thread_local)]
-    static ONE_OFF_FOR: Cell<u64> = Cell::new(0);
+    static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
     /// While a runtime factory runs: the id of the bridge it is starting.
-    #[allow(clippy::missing_const_for_thread_local)]
+    static STARTING: Cell<u64> = const { Cell::new(0) };
+}
+
+// The same for the models: loom's `thread_local!` gives each model thread its own, and takes
+// no `const` initializer.
+#[cfg(loopbridge_loom)]
+loom::thread_local! {
+    static ONE_OFF_FOR: Cell<u64> = Cell::new(0);
     static STARTING: Cell<u64> = Cell::new(0);
 }
 
@@ -1219,6 +1225,14 @@ impl Bridge {
         };
         if let Some(generation) = current {
             self.inner.retire(&generation, true);
+        }
+    }
+
+    /// How many calls and tasks are registered in flight on the published generation.
+    pub(crate) fn in_flight_for_model(&self) -> usize {
+        match &*read(&self.inner.state) {
+            State::Running(generation) => generation.in_flight(),
+            _ => 0,
         }
     }
 }

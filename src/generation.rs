@@ -93,7 +93,7 @@ impl Generation {
     }
 
     /// Number of calls registered right now (for `Debug`).
-    fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.shards
             .iter()
             .map(|s| lock(s).entries.iter().flatten().count())

@@ -17,7 +17,7 @@ pub(crate) use std::{
         Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
-    thread, thread_local,
+    thread,
 };
 
 #[cfg(loopbridge_loom)]
@@ -26,7 +26,7 @@ pub(crate) use loom::{
         Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
-    thread, thread_local,
+    thread,
 };
 
 pub(crate) use std::sync::{Arc, Weak};
