@@ -102,23 +102,26 @@ impl Ledger {
     }
 }
 
-/// A runtime of one loom thread that runs queued jobs in order.
+/// A runtime of one loom thread that runs queued jobs in order. Like the real adapters, its
+/// `shutdown` with a zero grace only tells the thread to stop, so the thread may outlive the
+/// shutdown, the retirement or the bridge; the model joins it at its end.
 struct ModelRuntime {
     shared: Arc<Shared>,
-    worker: Mutex<Option<JoinHandle<()>>>,
     worker_id: ThreadId,
     dropped: Count,
 }
 
 struct Shared {
     queue: Mutex<Queue>,
-    more: Condvar,
+    /// Signals both new jobs (or the stop) to the thread and its exit to `shutdown`.
+    changed: Condvar,
     exits: Count,
 }
 
 struct Queue {
     jobs: VecDeque<Job>,
     stopping: bool,
+    exited: bool,
 }
 
 impl ModelRuntime {
@@ -128,16 +131,18 @@ impl ModelRuntime {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 stopping: false,
+                exited: false,
             }),
-            more: Condvar::new(),
+            changed: Condvar::new(),
             exits: counts.exits.clone(),
         });
         let worker_shared = shared.clone();
         let worker = thread::spawn(move || worker_shared.serve());
+        let worker_id = worker.thread().id();
+        counts.threads.lock().unwrap().push(worker);
         ModelRuntime {
-            worker_id: worker.thread().id(),
+            worker_id,
             shared,
-            worker: Mutex::new(Some(worker)),
             dropped: counts.dropped.clone(),
         }
     }
@@ -154,7 +159,7 @@ impl Shared {
                 if let Some(job) = queue.jobs.pop_front() {
                     break Some(job);
                 }
-                queue = wait_on(&self.more, queue);
+                queue = wait_on(&self.changed, queue);
             };
             match job {
                 Some(job) => {
@@ -172,6 +177,8 @@ impl Shared {
             }
         }
         self.exits.bump();
+        lock(&self.queue).exited = true;
+        self.changed.notify_all();
     }
 }
 
@@ -183,7 +190,7 @@ impl BridgeRuntime for ModelRuntime {
         }
         queue.jobs.push_back(job);
         drop(queue);
-        self.shared.more.notify_one();
+        self.shared.changed.notify_all();
         Ok(())
     }
 
@@ -199,16 +206,20 @@ impl BridgeRuntime for ModelRuntime {
         Err(io::Error::other("nested calls are not modelled"))
     }
 
-    fn shutdown(&self, _grace: Duration) -> bool {
-        lock(&self.shared.queue).stopping = true;
-        self.shared.more.notify_all();
+    fn shutdown(&self, grace: Duration) -> bool {
+        let mut queue = lock(&self.shared.queue);
+        queue.stopping = true;
+        self.shared.changed.notify_all();
         if self.is_runtime_thread() {
             return false;
         }
-        // Held while joining: a second shutdown waits for the first one's join.
-        let mut worker = lock(&self.worker);
-        if let Some(worker) = worker.take() {
-            worker.join().expect("the model runtime's thread panicked");
+        // A zero grace only tells the thread to stop; otherwise wait for it (the model has no
+        // clock, so any other grace waits for as long as it takes).
+        if grace.is_zero() {
+            return queue.exited;
+        }
+        while !queue.exited {
+            queue = wait_on(&self.shared.changed, queue);
         }
         true
     }
@@ -233,6 +244,8 @@ struct RuntimeCounts {
     started: Count,
     dropped: Count,
     exits: Count,
+    /// Every runtime's thread, for the model to join at its end.
+    threads: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl RuntimeCounts {
@@ -242,7 +255,13 @@ impl RuntimeCounts {
     }
 
     /// Every runtime started was torn down exactly once: its thread exited and it was freed.
+    /// Joins the runtimes' threads first: a thread told to stop with a zero grace may still
+    /// be on its way out.
     fn assert_torn_down(&self) {
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap());
+        for thread in threads {
+            thread.join().expect("a model runtime's thread panicked");
+        }
         let started = self.started.get();
         assert_eq!(self.exits.get(), started, "runtime threads exited");
         assert_eq!(self.dropped.get(), started, "runtimes freed");
@@ -375,8 +394,9 @@ fn submit_races_retirement() {
         retire.join().unwrap();
         assert_eq!(bridge.stats().retired, 1);
         drop(bridge);
-        ledger.assert_balanced();
+        // Joins the runtimes' threads first: one may still hold the value.
         counts.assert_torn_down();
+        ledger.assert_balanced();
     });
 }
 
@@ -390,17 +410,23 @@ fn submit_races_shutdown() {
         let bridge = counts.bridge();
         bridge.start().unwrap();
         let stopper = bridge.clone();
-        let stop = thread::spawn(move || stopper.shutdown_timeout(Duration::from_secs(1)));
+        let exits = counts.exits.clone();
+        let stop = thread::spawn(move || {
+            assert!(stopper.shutdown_timeout(Duration::from_secs(1)));
+            // "All exited" means exited by now, not eventually.
+            assert_eq!(exits.get(), 1, "the runtime's thread has exited");
+        });
         match bridge.call(ledger.ready()) {
             Ok(value) => drop(value),
             Err(BridgeError::Shutdown) => {}
             Err(err) => panic!("a call racing shutdown got {err:?}"),
         }
-        assert!(stop.join().unwrap(), "the runtime's thread exits");
+        stop.join().unwrap();
         assert!(matches!(bridge.call(async {}), Err(BridgeError::Shutdown)));
         drop(bridge);
-        ledger.assert_balanced();
+        // Joins the runtimes' threads first: one may still hold the value.
         counts.assert_torn_down();
+        ledger.assert_balanced();
     });
 }
 
@@ -413,13 +439,15 @@ fn shutdown_twice_then_drop() {
         let bridge = counts.bridge();
         bridge.start().unwrap();
         let other = bridge.clone();
+        let exits = counts.exits.clone();
         let second = thread::spawn(move || {
-            let exited = other.shutdown_timeout(Duration::from_secs(1));
+            assert!(other.shutdown_timeout(Duration::from_secs(1)));
+            assert_eq!(exits.get(), 1, "the runtime's thread has exited");
             drop(other);
-            exited
         });
         assert!(bridge.shutdown_timeout(Duration::from_secs(1)));
-        assert!(second.join().unwrap());
+        assert_eq!(counts.exits.get(), 1, "the runtime's thread has exited");
+        second.join().unwrap();
         assert!(bridge.is_shutdown());
         drop(bridge);
         assert_eq!(counts.started.get(), 1);
@@ -444,7 +472,30 @@ fn detached_task_races_shutdown() {
         }
         assert!(stop.join().unwrap());
         drop(bridge);
-        ledger.assert_balanced();
+        // Joins the runtimes' threads first: one may still hold the value.
         counts.assert_torn_down();
+        ledger.assert_balanced();
+    });
+}
+
+/// A task detached as it completes, with no shutdown to clean up after it: once it has run,
+/// nothing is left registered in flight on its generation (a registration kept after the task
+/// ended would keep the generation, and with it the runtime, alive for good).
+#[test]
+fn a_detached_task_leaves_nothing_in_flight() {
+    loom::model(|| {
+        let counts = RuntimeCounts::default();
+        let ledger = Ledger::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        bridge.spawn(ledger.ready()).unwrap().detach();
+        // The runtime runs its jobs in order: once this call is back, the detached task's
+        // step has run to its end.
+        assert!(matches!(bridge.call(async {}), Ok(())));
+        assert_eq!(bridge.in_flight_for_model(), 0);
+        drop(bridge);
+        // Joins the runtimes' threads first: one may still hold the value.
+        counts.assert_torn_down();
+        ledger.assert_balanced();
     });
 }
