@@ -268,6 +268,23 @@ impl RuntimeCounts {
     }
 }
 
+/// Runs `body` as a model, on a started bridge over a [`ModelRuntime`]; then drops the bridge
+/// and checks that every runtime was torn down exactly once (joining their threads first: one
+/// told to stop with a zero grace may still hold a value) and every future and value made
+/// with the ledger was dropped exactly once.
+fn with_bridge(body: impl Fn(&Bridge, &Ledger, &RuntimeCounts) + Send + Sync + 'static) {
+    loom::model(move || {
+        let counts = RuntimeCounts::default();
+        let ledger = Ledger::default();
+        let bridge = counts.bridge();
+        bridge.start().unwrap();
+        body(&bridge, &ledger, &counts);
+        drop(bridge);
+        counts.assert_torn_down();
+        ledger.assert_balanced();
+    });
+}
+
 /// A one-shot signal a third thread fires, and the future that waits for it.
 #[derive(Clone)]
 struct Signal(Arc<Mutex<(bool, Option<Waker>)>>);
@@ -338,17 +355,12 @@ fn completion_races_cancel() {
 /// next step goes through the runtime's queue, and its completion unparks the caller.
 #[test]
 fn no_lost_wakeup() {
-    loom::model(|| {
-        let counts = RuntimeCounts::default();
-        let bridge = counts.bridge();
-        bridge.start().unwrap();
+    with_bridge(|bridge, _ledger, _counts| {
         let signal = Signal::new();
         let firer = signal.clone();
         let third = thread::spawn(move || firer.fire());
         assert!(matches!(bridge.call(signal), Ok(7)));
         third.join().unwrap();
-        drop(bridge);
-        counts.assert_torn_down();
     });
 }
 
@@ -379,11 +391,7 @@ fn a_parked_caller_is_woken() {
 fn submit_races_retirement() {
     // The retired runtime's thread and the fresh one a late call starts make four threads, but
     // never more than three run at once.
-    loom::model(|| {
-        let counts = RuntimeCounts::default();
-        let ledger = Ledger::default();
-        let bridge = counts.bridge();
-        bridge.start().unwrap();
+    with_bridge(|bridge, ledger, _counts| {
         let retirer = bridge.clone();
         let retire = thread::spawn(move || retirer.retire_for_model());
         match bridge.call(ledger.ready()) {
@@ -393,10 +401,6 @@ fn submit_races_retirement() {
         }
         retire.join().unwrap();
         assert_eq!(bridge.stats().retired, 1);
-        drop(bridge);
-        // Joins the runtimes' threads first: one may still hold the value.
-        counts.assert_torn_down();
-        ledger.assert_balanced();
     });
 }
 
@@ -404,11 +408,7 @@ fn submit_races_retirement() {
 /// runtime is torn down exactly once.
 #[test]
 fn submit_races_shutdown() {
-    loom::model(|| {
-        let counts = RuntimeCounts::default();
-        let ledger = Ledger::default();
-        let bridge = counts.bridge();
-        bridge.start().unwrap();
+    with_bridge(|bridge, ledger, counts| {
         let stopper = bridge.clone();
         let exits = counts.exits.clone();
         let stop = thread::spawn(move || {
@@ -423,10 +423,6 @@ fn submit_races_shutdown() {
         }
         stop.join().unwrap();
         assert!(matches!(bridge.call(async {}), Err(BridgeError::Shutdown)));
-        drop(bridge);
-        // Joins the runtimes' threads first: one may still hold the value.
-        counts.assert_torn_down();
-        ledger.assert_balanced();
     });
 }
 
@@ -434,10 +430,7 @@ fn submit_races_shutdown() {
 /// the runtime's thread exit.
 #[test]
 fn shutdown_twice_then_drop() {
-    loom::model(|| {
-        let counts = RuntimeCounts::default();
-        let bridge = counts.bridge();
-        bridge.start().unwrap();
+    with_bridge(|bridge, _ledger, counts| {
         let other = bridge.clone();
         let exits = counts.exits.clone();
         let second = thread::spawn(move || {
@@ -449,9 +442,7 @@ fn shutdown_twice_then_drop() {
         assert_eq!(counts.exits.get(), 1, "the runtime's thread has exited");
         second.join().unwrap();
         assert!(bridge.is_shutdown());
-        drop(bridge);
         assert_eq!(counts.started.get(), 1);
-        counts.assert_torn_down();
     });
 }
 
@@ -459,11 +450,7 @@ fn shutdown_twice_then_drop() {
 /// wherever the race leaves them, and its registration does not keep anything alive.
 #[test]
 fn detached_task_races_shutdown() {
-    loom::model(|| {
-        let counts = RuntimeCounts::default();
-        let ledger = Ledger::default();
-        let bridge = counts.bridge();
-        bridge.start().unwrap();
+    with_bridge(|bridge, ledger, _counts| {
         let stopper = bridge.clone();
         let stop = thread::spawn(move || stopper.shutdown_timeout(Duration::from_secs(1)));
         match bridge.spawn(ledger.ready()) {
@@ -471,10 +458,6 @@ fn detached_task_races_shutdown() {
             Err(err) => assert!(err.is_shutdown(), "{err:?}"),
         }
         assert!(stop.join().unwrap());
-        drop(bridge);
-        // Joins the runtimes' threads first: one may still hold the value.
-        counts.assert_torn_down();
-        ledger.assert_balanced();
     });
 }
 
@@ -483,19 +466,11 @@ fn detached_task_races_shutdown() {
 /// ended would keep the generation, and with it the runtime, alive for good).
 #[test]
 fn a_detached_task_leaves_nothing_in_flight() {
-    loom::model(|| {
-        let counts = RuntimeCounts::default();
-        let ledger = Ledger::default();
-        let bridge = counts.bridge();
-        bridge.start().unwrap();
+    with_bridge(|bridge, ledger, _counts| {
         bridge.spawn(ledger.ready()).unwrap().detach();
         // The runtime runs its jobs in order: once this call is back, the detached task's
         // step has run to its end.
         assert!(matches!(bridge.call(async {}), Ok(())));
         assert_eq!(bridge.in_flight_for_model(), 0);
-        drop(bridge);
-        // Joins the runtimes' threads first: one may still hold the value.
-        counts.assert_torn_down();
-        ledger.assert_balanced();
     });
 }
