@@ -288,6 +288,11 @@ fn run(
         if ran.is_ok() || shared.stopping.load(Ordering::SeqCst) {
             break;
         }
+        crate::context::lifecycle!(
+            error,
+            runtime = shared.id,
+            "a panic escaped a step on a smol runtime thread; the thread goes on serving"
+        );
     }
     // Local tasks still pending are dropped here, on their thread.
     drop(local);
