@@ -1,17 +1,14 @@
 //! The conformance suite on every tokio flavour.
 
+mod app;
+
 use loopbridge::conformance::Suite;
 use loopbridge_tokio::TokioRuntime;
 
 /// An application runtime per check: the checks wedge it, which must not slow the others. It
 /// is leaked, as an application's runtime lives as long as the process.
 fn app_handle() -> tokio::runtime::Handle {
-    let app = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("app-worker")
-        .enable_all()
-        .build()
-        .expect("application runtime");
+    let app = app::runtime();
     let handle = app.handle().clone();
     std::mem::forget(app);
     handle

@@ -6,6 +6,7 @@
 
 #![cfg(target_os = "linux")]
 
+mod app;
 #[path = "../../../tests/support/leaks.rs"]
 mod leaks;
 
@@ -28,12 +29,7 @@ fn threads_fds_and_heap_return_to_baseline() {
     // The application's runtime is created before the warm-up, hence before the baseline, and
     // lives until after the checks: its two workers, its descriptors and its own allocations
     // are not the bridge's. Only what the bridge puts on it (its tasks) counts.
-    let app = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("app-worker")
-        .enable_all()
-        .build()
-        .expect("application runtime");
+    let app = app::runtime();
     let handle = app.handle().clone();
     leaks::run(vec![
         leaks::Adapter::new(

@@ -4,6 +4,7 @@
 //! `LOOPBRIDGE_STRESS=long` runs the long profile; `LOOPBRIDGE_STRESS_SEED=<u64>` replays a
 //! seed (printed on every run).
 
+mod app;
 #[path = "../../../tests/support/stress.rs"]
 mod stress;
 
@@ -23,12 +24,7 @@ fn tokio_multi_thread() {
 /// worker threads are the ones the blockers wedge, and retirement never stops it.
 #[test]
 fn tokio_from_handle() {
-    let app = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("app-worker")
-        .enable_all()
-        .build()
-        .expect("application runtime");
+    let app = app::runtime();
     let handle = app.handle().clone();
     stress::run("tokio_from_handle", 2, move || {
         TokioRuntime::from_handle(handle.clone())
