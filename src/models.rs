@@ -319,6 +319,16 @@ impl Future for Signal {
     }
 }
 
+/// A ready future made into a job on a fresh slot, and a thread that runs that job: the two
+/// sides of the slot protocol, without a bridge around them.
+fn ready_job_on_a_thread(ledger: &Ledger) -> (Arc<Slot<Tracked>>, JoinHandle<()>) {
+    let slot = Slot::new();
+    let first = job(ledger.ready(), slot.clone(), None, |_later: Job| {
+        unreachable!("a ready future is never woken")
+    });
+    (slot, thread::spawn(move || first.run()))
+}
+
 /// The caller gives up (a timeout, or `BridgeTask::cancel`) while the runtime completes the
 /// job: exactly one side ends up with the value, which is dropped exactly once, and so is the
 /// future, whether it was polled or not.
@@ -326,11 +336,7 @@ impl Future for Signal {
 fn completion_races_cancel() {
     loom::model(|| {
         let ledger = Ledger::default();
-        let slot = Slot::new();
-        let first = job(ledger.ready(), slot.clone(), None, |_later: Job| {
-            unreachable!("a ready future is never woken")
-        });
-        let runtime = thread::spawn(move || first.run());
+        let (slot, runtime) = ready_job_on_a_thread(&ledger);
         let delivered = slot.cancel();
         runtime.join().unwrap();
         match delivered {
@@ -370,11 +376,7 @@ fn no_lost_wakeup() {
 fn a_parked_caller_is_woken() {
     loom::model(|| {
         let ledger = Ledger::default();
-        let slot = Slot::new();
-        let first = job(ledger.ready(), slot.clone(), None, |_later: Job| {
-            unreachable!("a ready future is never woken")
-        });
-        let runtime = thread::spawn(move || first.run());
+        let (slot, runtime) = ready_job_on_a_thread(&ledger);
         match wait(&slot, None) {
             Some(Outcome::Value(value)) => drop(value),
             _ => panic!("the call completes with its value"),
