@@ -14,7 +14,7 @@ use crate::{
     error::Abort,
     generation::{Generation, Registration},
     runtime::{BridgeRuntime, Job, LocalJob},
-    slot::{Outcome, Slot, job, local_job},
+    slot::{Outcome, Slot, held_job, job, local_job},
     stats::{BridgeStats, Counters},
     sync::{
         Arc, AtomicU64, Condvar, Mutex, Ordering, RwLock, Weak, lock, read, wait_on,
@@ -537,7 +537,11 @@ impl Bridge {
             inner.run_one_off(&generation, future, &slot)?
         } else {
             let schedule = schedule_on(&generation);
-            inner.submit(generation, job(future, slot.clone(), None, schedule), &slot)?
+            let (first, task) = held_job(future, slot.clone(), None, schedule);
+            let registration = inner.submit(generation, first, &slot)?;
+            let result = inner.finish_call(&slot, registration, deadline, nested);
+            drop(task);
+            return result;
         };
         inner.finish_call(&slot, registration, deadline, nested)
     }

@@ -268,6 +268,28 @@ where
     F::Output: Send + 'static,
     S: Fn(Job) + Send + Sync + 'static,
 {
+    let (first, task) = held_job(future, slot, timer, schedule);
+    // The caller waits on the slot; the task's own handle is not needed.
+    task.detach();
+    first
+}
+
+/// Like [`job`], but also returns the task's handle. A blocking caller holds it until it has
+/// the outcome and drops it then: the task is then most often freed on the caller's thread,
+/// whose allocator gets the memory back for its next call (a task freed on the runtime's
+/// thread comes back to the caller's allocator by way of the other core's cache). Dropping
+/// the handle of a task that has not completed cancels it, as the slot's cancel does.
+pub(crate) fn held_job<F, S>(
+    future: F,
+    slot: Arc<Slot<F::Output>>,
+    timer: Option<BoxFuture>,
+    schedule: S,
+) -> (Job, async_task::Task<()>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Fn(Job) + Send + Sync + 'static,
+{
     let reporter = Reporter { slot, done: false };
     let future = Contained::new(future);
     let (runnable, task) = async_task::spawn(
@@ -278,9 +300,7 @@ where
         },
         move |runnable| schedule(Job::new(runnable)),
     );
-    // The caller waits on the slot; the task's own handle is not needed.
-    task.detach();
-    Job::new(runnable)
+    (Job::new(runnable), task)
 }
 
 /// Owns a task's slot. If the task is dropped before it reports (its runtime stopped, or never
