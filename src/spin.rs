@@ -49,27 +49,34 @@ fn max_spinners() -> usize {
     })
 }
 
-/// Spins until `ready` returns `true`, for at most the window from `started` (and never past
-/// `deadline`). Returns whether it did. Does not spin at all if this thread's recent waits
-/// were long, or if enough other callers are spinning already.
-pub(crate) fn caller(
-    ready: impl Fn() -> bool,
-    started: Instant,
-    deadline: Option<Instant>,
-) -> bool {
+/// Spins until `ready` returns `true`, for at most the window (and never past `deadline`).
+///
+/// Returns when the spin started by the clock, or `None` if `ready` returned `true` before
+/// the clock was first read: an answer that quick needs no reading at all (a read costs a
+/// good part of a fast round trip). Does not spin if this thread's recent waits were long, or
+/// if enough other callers are spinning already.
+pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> Option<Instant> {
     // A model checks the parking protocol; a spin would only multiply its interleavings.
     if cfg!(loopbridge_loom) {
-        return ready();
+        ready();
+        return None;
     }
-    if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64 {
-        return ready();
+    if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64
+        || WAITERS.load(Ordering::Relaxed) > max_spinners()
+    {
+        return (!ready()).then(Instant::now);
     }
-    if WAITERS.load(Ordering::Relaxed) > max_spinners() {
-        return ready();
+    for _ in 0..CHECKS_BETWEEN_READS {
+        if ready() {
+            return None;
+        }
+        hint::spin_loop();
     }
+    let started = Instant::now();
     let limit = started + WINDOW;
     let limit = deadline.map_or(limit, |deadline| deadline.min(limit));
-    until(&ready, started, limit)
+    until(&ready, started, limit);
+    Some(started)
 }
 
 /// Counts a caller as waiting while the guard lives.
@@ -97,6 +104,9 @@ pub(crate) fn record_wait(took: Duration) {
     });
 }
 
+/// How many looks a spin takes between two readings of the clock.
+const CHECKS_BETWEEN_READS: u32 = 16;
+
 /// Polls `found` until it returns `true` or `limit` passes, busy for a while after `start`,
 /// then yielding. (The caller passes the clock reading it already has: reading it costs more
 /// than a look.)
@@ -107,7 +117,7 @@ pub(crate) fn until(found: &impl Fn() -> bool, start: Instant, limit: Instant) -
             return true;
         }
         round = round.wrapping_add(1);
-        if round % 16 == 0 {
+        if round % CHECKS_BETWEEN_READS == 0 {
             let now = Instant::now();
             if now >= limit {
                 return false;

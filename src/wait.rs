@@ -2,7 +2,7 @@
 
 use std::{
     task::{Poll, Wake, Waker},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use crate::{
@@ -54,12 +54,12 @@ fn thread_waker() -> Waker {
 /// cancel. The thread's park token may be consumed by someone else's `unpark`, so every wake
 /// re-checks the slot and spurious wakes are harmless.
 pub(crate) fn wait<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>> {
-    let started = Instant::now();
     let _waiting = spin::Waiting::new();
     // A quick answer is worth a short spin: parking and being woken costs far more.
-    spin::caller(|| slot.is_ready(), started, deadline);
+    let started = spin::caller(|| slot.is_ready(), deadline);
     let outcome = park_until(slot, deadline);
-    spin::record_wait(started.elapsed());
+    // An answer found before the spin read the clock was quick: it counts as no wait at all.
+    spin::record_wait(started.map_or(Duration::ZERO, |started| started.elapsed()));
     outcome
 }
 
