@@ -524,7 +524,7 @@ impl Bridge {
         let slot = Slot::new();
         let future = Context::capture().attach(future);
         let nested = inner.is_nested(&generation);
-        let registration = if nested {
+        let call = if nested {
             if inner.nested == NestedPolicy::Error {
                 return Err(BridgeError::Nested);
             }
@@ -534,16 +534,20 @@ impl Bridge {
                 generation = generation.id,
                 "nested call served on a one-off thread"
             );
-            inner.run_one_off(&generation, future, &slot)?
+            let registration = inner.run_one_off(&generation, future, &slot)?;
+            Submitted {
+                generation,
+                registration: Some(registration),
+            }
         } else {
             let schedule = schedule_on(&generation);
             let (first, task) = held_job(future, slot.clone(), None, schedule);
-            let registration = inner.submit(generation, first, &slot)?;
-            let result = inner.finish_call(&slot, registration, deadline, nested);
+            let call = inner.submit_call(generation, first, &slot)?;
+            let result = inner.finish_call(&slot, call, deadline, nested);
             drop(task);
             return result;
         };
-        inner.finish_call(&slot, registration, deadline, nested)
+        inner.finish_call(&slot, call, deadline, nested)
     }
 
     /// Runs a future that is not `Send` on the bridge's runtime, and blocks until it
@@ -661,8 +665,8 @@ impl Bridge {
         let slot = Slot::new();
         let context = Context::capture();
         let job = local_job(move || context.attach(make()), slot.clone());
-        let registration = inner.submit(generation, job, &slot)?;
-        inner.finish_call(&slot, registration, deadline, false)
+        let call = inner.submit_call(generation, job, &slot)?;
+        inner.finish_call(&slot, call, deadline, false)
     }
 
     /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`] for its result,
@@ -1003,19 +1007,31 @@ impl Inner {
 
     /// Waits for a submitted call's outcome until `deadline`; at the deadline, cancels it and
     /// probes its runtime (unless the call was nested, or its runtime per-call).
-    fn finish_call<T>(
+    fn finish_call<T: Send + 'static>(
         &self,
         slot: &Arc<Slot<T>>,
-        registration: Registration,
+        mut call: Submitted,
         deadline: Option<Instant>,
         nested: bool,
     ) -> Result<T, BridgeError> {
-        let generation = registration.generation.clone();
         // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
-        let outcome = wait(slot, deadline).or_else(|| slot.cancel());
+        let outcome = wait(slot, deadline, || self.register_late(&mut call, slot))
+            .or_else(|| slot.cancel());
+        let Submitted {
+            generation,
+            registration,
+        } = call;
         drop(registration);
         match outcome {
             Some(outcome) => {
+                let outcome = match outcome {
+                    // A step dropped by a runtime that was closing (a call answered before it
+                    // was registered is not failed by the close itself): say why.
+                    Outcome::Failed(BridgeError::Cancelled) if generation.is_closed() => {
+                        Outcome::Failed(self.closed_error())
+                    }
+                    outcome => outcome,
+                };
                 self.release(&generation, self.shutdown_grace);
                 self.stats.observe(&outcome);
                 outcome.into_result()
@@ -1038,20 +1054,55 @@ impl Inner {
     /// current one turns out to be closed or dead.
     fn submit<T: Send + 'static, W: Work>(
         &self,
+        generation: Arc<Generation>,
+        job: W,
+        slot: &Arc<Slot<T>>,
+    ) -> Result<Registration, BridgeError> {
+        let submitted = self.hand_over(generation, job, slot, true)?;
+        Ok(submitted
+            .registration
+            .expect("an eager hand-over registers the call"))
+    }
+
+    /// Hands a blocking call's `job` to a runtime like [`submit`](Self::submit), but leaves
+    /// the registration to [`register_late`](Self::register_late), just before the caller
+    /// parks: most calls are answered while their caller still spins, and never need one.
+    fn submit_call<T: Send + 'static, W: Work>(
+        &self,
+        generation: Arc<Generation>,
+        job: W,
+        slot: &Arc<Slot<T>>,
+    ) -> Result<Submitted, BridgeError> {
+        self.hand_over(generation, job, slot, false)
+    }
+
+    fn hand_over<T: Send + 'static, W: Work>(
+        &self,
         mut generation: Arc<Generation>,
         mut job: W,
         slot: &Arc<Slot<T>>,
-    ) -> Result<Registration, BridgeError> {
+        eager: bool,
+    ) -> Result<Submitted, BridgeError> {
         const ATTEMPTS: usize = 3;
         for _ in 0..ATTEMPTS {
-            let Some(registration) = generation.register(slot.clone()) else {
+            let registration = if eager {
+                generation.register(slot.clone())
+            } else {
+                None
+            };
+            if (eager && registration.is_none()) || generation.is_closed() {
                 // Retired or shut down under us.
                 self.unpublish(&generation);
                 generation = self.generation(None)?;
                 continue;
-            };
+            }
             match job.spawn_on(&*generation.runtime) {
-                Ok(()) => return Ok(registration),
+                Ok(()) => {
+                    return Ok(Submitted {
+                        generation,
+                        registration,
+                    });
+                }
                 Err(returned) => {
                     // A runtime that refuses work is dead: never leave it published.
                     job = returned;
@@ -1068,6 +1119,19 @@ impl Inner {
         Err(BridgeError::Start(io::Error::other(format!(
             "the runtime refused the task {ATTEMPTS} times in a row, even freshly started"
         ))))
+    }
+
+    /// Registers a call handed over without a registration, so that closing its generation
+    /// fails it, before its caller parks. A generation closed meanwhile never will: the call
+    /// fails here with the reason instead.
+    fn register_late<T: Send + 'static>(&self, call: &mut Submitted, slot: &Arc<Slot<T>>) {
+        if call.registration.is_some() {
+            return;
+        }
+        match call.generation.register(slot.clone()) {
+            Some(registration) => call.registration = Some(registration),
+            None => slot.fail(self.closed_error()),
+        }
     }
 
     /// Whether the current thread would block this bridge on itself.
@@ -1140,7 +1204,7 @@ impl Inner {
                 let deadline = Instant::now()
                     .checked_add(self.probe_timeout)
                     .or_else(|| Instant::now().checked_add(Duration::from_secs(86_400 * 365)));
-                matches!(wait(&probe, deadline), Some(Outcome::Value(())))
+                matches!(wait(&probe, deadline, || {}), Some(Outcome::Value(())))
             }
             Err(_refused) => false,
         };
@@ -1271,6 +1335,13 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shutdown(self.shutdown_grace);
     }
+}
+
+/// A call handed to a runtime: the generation that took it, and the call's registration
+/// there, once it has one.
+struct Submitted {
+    generation: Arc<Generation>,
+    registration: Option<Registration>,
 }
 
 /// Where a task on `generation` sends its later steps: to that generation's runtime while it

@@ -131,7 +131,7 @@ impl<T> BridgeTask<T> {
             return Err(BridgeError::Nested);
         }
         // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
-        let outcome = wait(&self.slot, deadline).or_else(|| {
+        let outcome = wait(&self.slot, deadline, || {}).or_else(|| {
             self.done = true;
             self.slot.cancel()
         });

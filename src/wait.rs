@@ -48,15 +48,23 @@ fn thread_waker() -> Waker {
         .unwrap_or_else(|_| Waker::from(Arc::new(Unparker(thread::current()))))
 }
 
-/// Parks the current thread until `slot` has an outcome, or until `deadline`.
+/// Parks the current thread until `slot` has an outcome, or until `deadline`. Runs
+/// `before_park` once the outcome is not there after a short spin, before the thread parks.
 ///
 /// Returns `None` if the deadline passed first; the slot is left as it was, for the caller to
 /// cancel. The thread's park token may be consumed by someone else's `unpark`, so every wake
 /// re-checks the slot and spurious wakes are harmless.
-pub(crate) fn wait<T>(slot: &Slot<T>, deadline: Option<Instant>) -> Option<Outcome<T>> {
+pub(crate) fn wait<T>(
+    slot: &Slot<T>,
+    deadline: Option<Instant>,
+    before_park: impl FnOnce(),
+) -> Option<Outcome<T>> {
     let _waiting = spin::Waiting::new();
     // A quick answer is worth a short spin: parking and being woken costs far more.
     let started = spin::caller(|| slot.is_ready(), deadline);
+    if !slot.is_ready() {
+        before_park();
+    }
     let outcome = park_until(slot, deadline);
     // An answer found before the spin read the clock was quick: it counts as no wait at all.
     spin::record_wait(started.map_or(Duration::ZERO, |started| started.elapsed()));
