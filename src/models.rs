@@ -122,16 +122,20 @@ struct Queue {
     jobs: VecDeque<Job>,
     stopping: bool,
     exited: bool,
+    /// A wedged runtime takes jobs here and never runs them, as if its thread were stuck;
+    /// they are dropped only with the runtime itself.
+    wedged: Option<Vec<Job>>,
 }
 
 impl ModelRuntime {
-    fn start(counts: &RuntimeCounts) -> ModelRuntime {
+    fn start(counts: &RuntimeCounts, wedged: bool) -> ModelRuntime {
         counts.started.bump();
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 stopping: false,
                 exited: false,
+                wedged: wedged.then(Vec::new),
             }),
             changed: Condvar::new(),
             exits: counts.exits.clone(),
@@ -187,6 +191,10 @@ impl BridgeRuntime for ModelRuntime {
         let mut queue = lock(&self.shared.queue);
         if queue.stopping {
             return Err(job);
+        }
+        if let Some(held) = &mut queue.wedged {
+            held.push(job);
+            return Ok(());
         }
         queue.jobs.push_back(job);
         drop(queue);
@@ -251,7 +259,16 @@ struct RuntimeCounts {
 impl RuntimeCounts {
     fn bridge(&self) -> Bridge {
         let counts = self.clone();
-        Bridge::with_runtime(move || Ok(ModelRuntime::start(&counts)))
+        Bridge::with_runtime(move || Ok(ModelRuntime::start(&counts, false)))
+    }
+
+    /// A bridge whose first runtime is wedged (see [`Queue::wedged`]); the ones after it work.
+    fn bridge_wedged_first(&self) -> Bridge {
+        let counts = self.clone();
+        Bridge::with_runtime(move || {
+            let first = counts.started.get() == 0;
+            Ok(ModelRuntime::start(&counts, first))
+        })
     }
 
     /// Every runtime started was torn down exactly once: its thread exited and it was freed.
@@ -273,10 +290,18 @@ impl RuntimeCounts {
 /// told to stop with a zero grace may still hold a value) and every future and value made
 /// with the ledger was dropped exactly once.
 fn with_bridge(body: impl Fn(&Bridge, &Ledger, &RuntimeCounts) + Send + Sync + 'static) {
+    model_bridge(RuntimeCounts::bridge, body);
+}
+
+/// [`with_bridge`], on the bridge `make` builds.
+fn model_bridge(
+    make: fn(&RuntimeCounts) -> Bridge,
+    body: impl Fn(&Bridge, &Ledger, &RuntimeCounts) + Send + Sync + 'static,
+) {
     loom::model(move || {
         let counts = RuntimeCounts::default();
         let ledger = Ledger::default();
-        let bridge = counts.bridge();
+        let bridge = make(&counts);
         bridge.start().unwrap();
         body(&bridge, &ledger, &counts);
         drop(bridge);
@@ -377,7 +402,7 @@ fn a_parked_caller_is_woken() {
     loom::model(|| {
         let ledger = Ledger::default();
         let (slot, runtime) = ready_job_on_a_thread(&ledger);
-        match wait(&slot, None) {
+        match wait(&slot, None, || {}) {
             Some(Outcome::Value(value)) => drop(value),
             _ => panic!("the call completes with its value"),
         }
@@ -403,6 +428,24 @@ fn submit_races_retirement() {
         }
         retire.join().unwrap();
         assert_eq!(bridge.stats().retired, 1);
+    });
+}
+
+/// A call racing the retirement of a wedged runtime, which holds its step without running or
+/// dropping it: the call fails with `Retired` even when the retirement lands between its
+/// hand-over and its registration (a caller registers only before it parks), or it goes to
+/// the fresh runtime and gets its value. Nobody is left parked.
+#[test]
+fn a_call_on_a_wedged_runtime_races_retirement() {
+    model_bridge(RuntimeCounts::bridge_wedged_first, |bridge, ledger, _counts| {
+        let retirer = bridge.clone();
+        let retire = thread::spawn(move || retirer.retire_for_model());
+        match bridge.call(ledger.ready()) {
+            Ok(value) => drop(value),
+            Err(BridgeError::Retired) => {}
+            Err(err) => panic!("a call racing retirement got {err:?}"),
+        }
+        retire.join().unwrap();
     });
 }
 
