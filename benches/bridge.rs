@@ -1,7 +1,9 @@
 //! Criterion benches of the core comparisons, for tracking regressions: a round trip of a
 //! ready future, a 1 ms timer, and an HTTP/1.1 GET on a kept connection, each through the
 //! persistent bridge, a runtime per call, and the reference patterns. The strategies and
-//! workloads are the `compare` example's own.
+//! workloads are the `compare` example's own. The ready group also times the spin-handoff
+//! floor, and prints allocations per call, so that the fast path's goals (ratios to the floor
+//! and to the reqwest::blocking pattern) can be read off one run.
 //!
 //! ```sh
 //! cargo bench --bench bridge
@@ -16,7 +18,7 @@ mod patterns;
 use std::{sync::atomic::Ordering, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use patterns::{Kind, Session, Strategy, Target, Workload, step};
+use patterns::{Kind, Session, SpinFloor, Strategy, Target, Workload, step};
 
 #[global_allocator]
 static ALLOCATOR: os::Counting = os::Counting;
@@ -53,6 +55,11 @@ fn group(c: &mut Criterion, workload: Workload, kinds: &[Kind], target: Target) 
     }
     let mut group = c.benchmark_group(workload.key());
     group.measurement_time(Duration::from_secs(3));
+    if workload == Workload::Ready {
+        // The fast path's reference: its goals are ratios to this, from the same run.
+        let floor = SpinFloor::start();
+        group.bench_function("spin-handoff floor", |b| b.iter(|| floor.round_trip()));
+    }
     for &kind in kinds {
         let strategy = Strategy::start(kind);
         let mut session = Session::default();

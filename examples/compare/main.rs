@@ -254,41 +254,16 @@ fn fast_path(rounds: usize, slice: Duration, target: Target, servers: &os::Serve
     }
 }
 
-/// The floor of any handoff: two running threads passing a counter back and forth through
-/// atomics, spinning on both sides. Returns the median round trip.
+/// The spin-handoff floor ([`patterns::SpinFloor`]): the median round trip over `budget`.
 fn spin_floor(budget: Duration) -> Duration {
-    use std::sync::atomic::AtomicU64;
-    let (ping, pong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let (their_ping, their_pong) = (ping.clone(), pong.clone());
-    let echo = thread::Builder::new()
-        .name("ref-spin-floor".into())
-        .spawn(move || {
-            loop {
-                let seen = their_ping.load(Ordering::Acquire);
-                if seen == u64::MAX {
-                    return;
-                }
-                if seen != their_pong.load(Ordering::Relaxed) {
-                    their_pong.store(seen, Ordering::Release);
-                }
-                std::hint::spin_loop();
-            }
-        })
-        .expect("spin-floor thread");
+    let floor = patterns::SpinFloor::start();
     let mut rounds = Vec::with_capacity(1 << 18);
     let start = Instant::now();
-    let mut n = 0;
     while start.elapsed() < budget && rounds.len() < rounds.capacity() {
-        n += 1;
         let t = Instant::now();
-        ping.store(n, Ordering::Release);
-        while pong.load(Ordering::Acquire) != n {
-            std::hint::spin_loop();
-        }
+        floor.round_trip();
         rounds.push(t.elapsed());
     }
-    ping.store(u64::MAX, Ordering::Release);
-    let _ = echo.join();
     rounds.sort_unstable();
     rounds[rounds.len() / 2]
 }

@@ -12,7 +12,10 @@ use std::{
     io,
     net::{SocketAddr, TcpStream},
     pin::Pin,
-    sync::mpsc,
+    sync::{
+        Arc, mpsc,
+        atomic::{AtomicU64, Ordering},
+    },
     task::{Context, Poll},
     thread::{self, JoinHandle},
     time::Duration,
@@ -24,6 +27,60 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use loopbridge::{Bridge, SmolRuntime};
 use loopbridge_tokio::TokioRuntime;
+
+/// The floor of any handoff: two running threads passing a counter back and forth through
+/// atomics, spinning on both sides. A bridge round trip is measured against it.
+pub struct SpinFloor {
+    ping: Arc<AtomicU64>,
+    pong: Arc<AtomicU64>,
+    echo: Option<JoinHandle<()>>,
+}
+
+impl SpinFloor {
+    /// Starts the echoing thread; it spins until the floor is dropped.
+    pub fn start() -> SpinFloor {
+        let (ping, pong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (their_ping, their_pong) = (ping.clone(), pong.clone());
+        let echo = thread::Builder::new()
+            .name("ref-spin-floor".into())
+            .spawn(move || {
+                loop {
+                    let seen = their_ping.load(Ordering::Acquire);
+                    if seen == u64::MAX {
+                        return;
+                    }
+                    if seen != their_pong.load(Ordering::Relaxed) {
+                        their_pong.store(seen, Ordering::Release);
+                    }
+                    std::hint::spin_loop();
+                }
+            })
+            .expect("spin-floor thread");
+        SpinFloor {
+            ping,
+            pong,
+            echo: Some(echo),
+        }
+    }
+
+    /// One round trip: a counter there, and its echo back.
+    pub fn round_trip(&self) {
+        let n = self.ping.load(Ordering::Relaxed) + 1;
+        self.ping.store(n, Ordering::Release);
+        while self.pong.load(Ordering::Acquire) != n {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+impl Drop for SpinFloor {
+    fn drop(&mut self) {
+        self.ping.store(u64::MAX, Ordering::Release);
+        if let Some(echo) = self.echo.take() {
+            let _ = echo.join();
+        }
+    }
+}
 
 /// The bytes of one echo round trip.
 pub const PAYLOAD: [u8; 64] = [7; 64];
