@@ -129,7 +129,8 @@ pub fn table(
         }
     }
     out.push_str(
-        "\nallocs: heap allocations per call, process-wide (a counting global allocator); \
+        "\nallocs: heap allocations per call, process-wide (a counting global allocator, on only \
+         while the table's cells run, not while the fast path is timed); \
          threads: created during the measured calls (machine-wide /proc/stat count); peak fds: \
          extra descriptors open at once (sampled every 2 ms); conns: TCP connections the \
          servers accepted during the measured calls. Warm-up calls are not measured.\n",
