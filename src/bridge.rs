@@ -1015,8 +1015,8 @@ impl Inner {
         nested: bool,
     ) -> Result<T, BridgeError> {
         // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
-        let outcome = wait(slot, deadline, || self.register_late(&mut call, slot))
-            .or_else(|| slot.cancel());
+        let outcome =
+            wait(slot, deadline, || self.register_late(&mut call, slot)).or_else(|| slot.cancel());
         let Submitted {
             generation,
             registration,

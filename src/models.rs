@@ -437,16 +437,19 @@ fn submit_races_retirement() {
 /// the fresh runtime and gets its value. Nobody is left parked.
 #[test]
 fn a_call_on_a_wedged_runtime_races_retirement() {
-    model_bridge(RuntimeCounts::bridge_wedged_first, |bridge, ledger, _counts| {
-        let retirer = bridge.clone();
-        let retire = thread::spawn(move || retirer.retire_for_model());
-        match bridge.call(ledger.ready()) {
-            Ok(value) => drop(value),
-            Err(BridgeError::Retired) => {}
-            Err(err) => panic!("a call racing retirement got {err:?}"),
-        }
-        retire.join().unwrap();
-    });
+    model_bridge(
+        RuntimeCounts::bridge_wedged_first,
+        |bridge, ledger, _counts| {
+            let retirer = bridge.clone();
+            let retire = thread::spawn(move || retirer.retire_for_model());
+            match bridge.call(ledger.ready()) {
+                Ok(value) => drop(value),
+                Err(BridgeError::Retired) => {}
+                Err(err) => panic!("a call racing retirement got {err:?}"),
+            }
+            retire.join().unwrap();
+        },
+    );
 }
 
 /// A call submitted while the bridge shuts down resolves with its value or `Shutdown`, and the

@@ -13,8 +13,9 @@ use std::{
     net::{SocketAddr, TcpStream},
     pin::Pin,
     sync::{
-        Arc, mpsc,
+        Arc,
         atomic::{AtomicU64, Ordering},
+        mpsc,
     },
     task::{Context, Poll},
     thread::{self, JoinHandle},
