@@ -419,16 +419,22 @@ fn submit_races_retirement() {
     // The retired runtime's thread and the fresh one a late call starts make four threads, but
     // never more than three run at once.
     with_bridge(|bridge, ledger, _counts| {
-        let retirer = bridge.clone();
-        let retire = thread::spawn(move || retirer.retire_for_model());
-        match bridge.call(ledger.ready()) {
-            Ok(value) => drop(value),
-            Err(BridgeError::Retired) => {}
-            Err(err) => panic!("a call racing retirement got {err:?}"),
-        }
-        retire.join().unwrap();
+        call_racing_retirement(bridge, ledger);
         assert_eq!(bridge.stats().retired, 1);
     });
+}
+
+/// A call on `bridge` while another thread retires its runtime: it gets its value or
+/// `Retired`, nothing else.
+fn call_racing_retirement(bridge: &Bridge, ledger: &Ledger) {
+    let retirer = bridge.clone();
+    let retire = thread::spawn(move || retirer.retire_for_model());
+    match bridge.call(ledger.ready()) {
+        Ok(value) => drop(value),
+        Err(BridgeError::Retired) => {}
+        Err(err) => panic!("a call racing retirement got {err:?}"),
+    }
+    retire.join().unwrap();
 }
 
 /// A call racing the retirement of a wedged runtime, which holds its step without running or
@@ -439,16 +445,7 @@ fn submit_races_retirement() {
 fn a_call_on_a_wedged_runtime_races_retirement() {
     model_bridge(
         RuntimeCounts::bridge_wedged_first,
-        |bridge, ledger, _counts| {
-            let retirer = bridge.clone();
-            let retire = thread::spawn(move || retirer.retire_for_model());
-            match bridge.call(ledger.ready()) {
-                Ok(value) => drop(value),
-                Err(BridgeError::Retired) => {}
-                Err(err) => panic!("a call racing retirement got {err:?}"),
-            }
-            retire.join().unwrap();
-        },
+        |bridge, ledger, _counts| call_racing_retirement(bridge, ledger),
     );
 }
 
