@@ -521,10 +521,9 @@ impl Bridge {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
         let generation = inner.generation(deadline)?;
-        let slot = Slot::new();
         let future = Context::capture().attach(future);
         let nested = inner.is_nested(&generation);
-        let call = if nested {
+        if nested {
             if inner.nested == NestedPolicy::Error {
                 return Err(BridgeError::Nested);
             }
@@ -534,20 +533,24 @@ impl Bridge {
                 generation = generation.id,
                 "nested call served on a one-off thread"
             );
+            let slot = Slot::new();
             let registration = inner.run_one_off(&generation, future, &slot)?;
-            Submitted {
+            let call = Submitted {
                 generation,
                 registration: Some(registration),
-            }
+            };
+            inner.finish_call(&slot, call, deadline, nested)
         } else {
+            // Registered by its caller before it parks, or by its job once its future is
+            // pending, whichever comes first.
+            let slot = Slot::registering_in(&generation);
             let schedule = schedule_on(&generation);
             let (first, task) = held_job(future, slot.clone(), None, schedule);
             let call = inner.submit_call(generation, first, &slot)?;
             let result = inner.finish_call(&slot, call, deadline, nested);
             drop(task);
-            return result;
-        };
-        inner.finish_call(&slot, call, deadline, nested)
+            result
+        }
     }
 
     /// Runs a future that is not `Send` on the bridge's runtime, and blocks until it
@@ -1027,9 +1030,10 @@ impl Inner {
                 let outcome = match outcome {
                     // A step dropped by a runtime that was closing (a call answered before it
                     // was registered is not failed by the close itself): say why.
-                    Outcome::Failed(BridgeError::Cancelled) if generation.is_closed() => {
-                        Outcome::Failed(self.closed_error())
-                    }
+                    Outcome::Failed(BridgeError::Cancelled) => match generation.close_reason() {
+                        Some(reason) => Outcome::Failed(reason.into()),
+                        None => Outcome::Failed(BridgeError::Cancelled),
+                    },
                     outcome => outcome,
                 };
                 self.release(&generation, self.shutdown_grace);
@@ -1090,7 +1094,13 @@ impl Inner {
             } else {
                 None
             };
-            if (eager && registration.is_none()) || generation.is_closed() {
+            // (A registered call that the generation closes after this is failed by the close.)
+            let closed = if eager {
+                registration.is_none()
+            } else {
+                generation.is_closed()
+            };
+            if closed {
                 // Retired or shut down under us.
                 self.unpublish(&generation);
                 generation = self.generation(None)?;
@@ -1130,7 +1140,12 @@ impl Inner {
         }
         match call.generation.register(slot.clone()) {
             Some(registration) => call.registration = Some(registration),
-            None => slot.fail(self.closed_error()),
+            // Closed, and so said why, when it did.
+            None => slot.fail(
+                call.generation
+                    .close_reason()
+                    .map_or(BridgeError::Retired, BridgeError::from),
+            ),
         }
     }
 

@@ -10,8 +10,20 @@ use crate::{
     error::Abort,
     runtime::BridgeRuntime,
     slot::Abortable,
-    sync::{Arc, AtomicBool, Mutex, Ordering, lock},
+    sync::{Arc, AtomicUsize, Mutex, Ordering, lock},
 };
+
+/// [`Generation::closed`] while the generation is open.
+const OPEN: usize = 0;
+
+/// How [`Generation::closed`] stores a reason.
+fn code(reason: Abort) -> usize {
+    match reason {
+        Abort::Shutdown => 1,
+        Abort::Retired => 2,
+        Abort::Cancelled => 3,
+    }
+}
 
 /// Registry shards: callers on different threads mostly take different locks.
 const SHARDS: usize = if cfg!(loopbridge_loom) { 1 } else { 8 };
@@ -24,7 +36,8 @@ pub(crate) struct Generation {
     pub(crate) runtime: Box<dyn BridgeRuntime>,
     /// Started for one call of a per-call bridge, and shut down after it.
     pub(crate) ephemeral: bool,
-    closed: AtomicBool,
+    /// [`OPEN`], or why the generation was closed (an [`Abort`] as [`code`]).
+    closed: AtomicUsize,
     shards: [Padded<Mutex<Registry>>; SHARDS],
 }
 
@@ -47,7 +60,7 @@ impl Generation {
             id,
             runtime,
             ephemeral,
-            closed: AtomicBool::new(false),
+            closed: AtomicUsize::new(OPEN),
             shards: Default::default(),
         }
     }
@@ -60,7 +73,7 @@ impl Generation {
     pub(crate) fn register(self: &Arc<Self>, slot: Arc<dyn Abortable>) -> Option<Registration> {
         let shard = shard_index();
         let mut registry = lock(&self.shards[shard].0);
-        if self.closed.load(Ordering::Acquire) {
+        if self.is_closed() {
             return None;
         }
         let key = match registry.free.pop() {
@@ -82,14 +95,28 @@ impl Generation {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.closed.load(Ordering::Acquire) != OPEN
+    }
+
+    /// Why the generation was closed: what a call that finds it closed fails with.
+    pub(crate) fn close_reason(&self) -> Option<Abort> {
+        match self.closed.load(Ordering::Acquire) {
+            OPEN => None,
+            code if code == self::code(Abort::Shutdown) => Some(Abort::Shutdown),
+            code if code == self::code(Abort::Retired) => Some(Abort::Retired),
+            _ => Some(Abort::Cancelled),
+        }
     }
 
     /// Closes the generation and fails every registered call with `reason`.
     ///
     /// Returns `true` for the one caller that closed it.
     pub(crate) fn close(&self, reason: Abort) -> bool {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        if self
+            .closed
+            .compare_exchange(OPEN, code(reason), Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
             return false;
         }
         for shard in &self.shards {
@@ -101,7 +128,9 @@ impl Generation {
         true
     }
 
-    /// Number of calls registered right now (for `Debug`).
+    /// Number of calls registered right now (for `Debug`): tasks, nested calls, and blocking
+    /// calls whose future was pending or whose caller parked (one answered while its caller
+    /// still spins is never registered).
     pub(crate) fn in_flight(&self) -> usize {
         self.shards
             .iter()
