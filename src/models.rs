@@ -471,6 +471,54 @@ fn submit_races_shutdown() {
     });
 }
 
+/// A future that is never ready, and records whether it was polled and on which thread it was
+/// dropped. A std mutex: what a model checks, not part of the protocol.
+struct Stuck(Arc<std::sync::Mutex<(bool, Option<ThreadId>)>>);
+
+impl Future for Stuck {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        self.0.lock().unwrap().0 = true;
+        Poll::Pending
+    }
+}
+
+impl Drop for Stuck {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().1 = Some(thread::current().id());
+    }
+}
+
+/// A call whose future is pending when the bridge shuts down fails with `Shutdown`, and a
+/// future the runtime polled is dropped on the runtime's thread, even when the shutdown lands
+/// before the caller registers the call (a caller registers only before it parks).
+#[test]
+fn a_pending_call_races_shutdown() {
+    with_bridge(|bridge, _ledger, counts| {
+        let stopper = bridge.clone();
+        let stop = thread::spawn(move || {
+            assert!(stopper.shutdown_timeout(Duration::from_secs(1)));
+        });
+        let seen = Arc::new(std::sync::Mutex::new((false, None)));
+        match bridge.call(Stuck(seen.clone())) {
+            Err(BridgeError::Shutdown) => {}
+            other => panic!("a pending call racing shutdown got {other:?}"),
+        }
+        stop.join().unwrap();
+        let runtime_thread = counts.threads.lock().unwrap()[0].thread().id();
+        let (polled, dropped_on) = *seen.lock().unwrap();
+        assert!(dropped_on.is_some(), "the future was dropped");
+        if polled {
+            assert_eq!(
+                dropped_on,
+                Some(runtime_thread),
+                "dropped on the runtime's thread"
+            );
+        }
+    });
+}
+
 /// Two shutdowns at once, then the last clone dropped: one teardown, and both shutdowns see
 /// the runtime's thread exit.
 #[test]

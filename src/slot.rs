@@ -15,9 +15,9 @@ use pin_project_lite::pin_project;
 use crate::{
     BridgeError,
     error::Abort,
-    generation::Registration,
+    generation::{Generation, Registration},
     runtime::{BoxFuture, Job, LocalBoxFuture, LocalJob},
-    sync::{Arc, AtomicBool, Mutex, Ordering, lock},
+    sync::{Arc, AtomicBool, Mutex, Ordering, Weak, lock},
 };
 
 /// A panic payload, as `catch_unwind` returns it.
@@ -64,10 +64,23 @@ pub(crate) struct Slot<T> {
     state: Mutex<State<T>>,
     /// Set once an outcome is stored: a spinning caller reads it without taking the lock.
     ready: AtomicBool,
+    /// For a blocking call, which registers late: the generation its job registers it in the
+    /// first time its future is pending (see [`register_pending`](Self::register_pending)).
+    register_on: Option<Weak<Generation>>,
 }
 
 impl<T> Slot<T> {
     pub(crate) fn new() -> Arc<Slot<T>> {
+        Slot::with_generation(None)
+    }
+
+    /// A slot for a blocking call on `generation`, which the call's job registers in the
+    /// first time its future is pending.
+    pub(crate) fn registering_in(generation: &Arc<Generation>) -> Arc<Slot<T>> {
+        Slot::with_generation(Some(Arc::downgrade(generation)))
+    }
+
+    fn with_generation(register_on: Option<Weak<Generation>>) -> Arc<Slot<T>> {
         Arc::new(Slot {
             state: Mutex::new(State {
                 outcome: None,
@@ -78,6 +91,7 @@ impl<T> Slot<T> {
                 kept: None,
             }),
             ready: AtomicBool::new(false),
+            register_on,
         })
     }
 
@@ -119,14 +133,22 @@ impl<T> Slot<T> {
     /// that a value or a panic is not lost; the caller decides what to do with it.
     #[must_use = "an outcome that arrived meanwhile must be delivered or dropped"]
     pub(crate) fn cancel(&self) -> Option<Outcome<T>> {
-        let (task, waiter, outcome) = {
+        let (task, waiter, outcome, kept) = {
             let mut state = lock(&self.state);
             state.cancelled = true;
             state.taken = true;
-            (state.task.take(), state.waiter.take(), state.outcome.take())
+            (
+                state.task.take(),
+                state.waiter.take(),
+                state.outcome.take(),
+                state.kept.take(),
+            )
         };
         drop(waiter);
         wake(task);
+        // Nobody waits any more: the job's registration goes (the job drops the future on
+        // its next poll all the same).
+        drop(kept);
         outcome
     }
 
@@ -163,6 +185,35 @@ impl<T> Slot<T> {
         drop(state);
         drop(registration);
         drop_quietly(outcome);
+    }
+
+    /// Job side, the first time the future of a blocking call is pending: registers the call
+    /// in its generation, and keeps the registration until the job ends. Its caller registers
+    /// it only before parking; without this, a generation closed while the caller still spins
+    /// would leave the pending future to be dropped wherever the caller finds that out, after
+    /// the runtime has stopped. Registered, the call is failed by the close itself, and its
+    /// job woken while the runtime still runs it, so the future is dropped there.
+    ///
+    /// Returns why the generation was closed, if it already was: the job then ends here.
+    fn register_pending(self: &Arc<Self>) -> Result<(), Abort>
+    where
+        T: Send + 'static,
+    {
+        let Some(generation) = self.register_on.as_ref().and_then(Weak::upgrade) else {
+            return Ok(());
+        };
+        let Some(registration) = generation.register(self.clone()) else {
+            return Err(generation.close_reason().unwrap_or(Abort::Retired));
+        };
+        let mut state = lock(&self.state);
+        if state.cancelled || state.outcome.is_some() {
+            // Over already: let the registration go, outside the lock.
+            drop(state);
+            drop(registration);
+        } else {
+            state.kept = Some(registration);
+        }
+        Ok(())
     }
 
     /// Replaces a failure that has not been taken yet with a more precise one.
@@ -346,9 +397,14 @@ where
 
 /// A job's body: polls `future` on the runtime until it completes, panics, is cancelled or
 /// (with a `timer`) times out, drops it there, and reports to `slot`.
-async fn drive<F: Future>(future: Contained<F>, slot: &Slot<F::Output>, timer: Option<BoxFuture>) {
+async fn drive<F>(future: Contained<F>, slot: &Arc<Slot<F::Output>>, timer: Option<BoxFuture>)
+where
+    F: Future,
+    F::Output: Send + 'static,
+{
     let mut timer = timer;
     let mut future = pin!(future);
+    let mut first_pending = true;
     let outcome = poll_fn(|cx| {
         if slot.should_stop(cx.waker()) {
             return Poll::Ready(None);
@@ -361,6 +417,10 @@ async fn drive<F: Future>(future: Contained<F>, slot: &Slot<F::Output>, timer: O
             Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
             Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
                 Some(Poll::Ready(())) => Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut))),
+                _ if std::mem::take(&mut first_pending) => match slot.register_pending() {
+                    Ok(()) => Poll::Pending,
+                    Err(reason) => Poll::Ready(Some(Outcome::Failed(reason.into()))),
+                },
                 _ => Poll::Pending,
             },
         }

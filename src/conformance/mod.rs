@@ -292,8 +292,11 @@ fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
+/// The name of a check's own caller thread, where one matters.
+const CALLER: &str = "test-caller";
+
 fn is_runtime_thread_name(name: &str) -> bool {
-    name != "loopbridge-nested" && name != "test-bounded"
+    name != "loopbridge-nested" && name != "test-bounded" && name != CALLER
 }
 
 // ===== The checks =====
@@ -964,12 +967,16 @@ impl Suite {
             let (guard, dropped) = DropSignal::new();
             let caller = {
                 let bridge = bridge.clone();
-                thread::spawn(move || {
-                    bridge.call(async move {
-                        started_tx.send(()).unwrap();
-                        pending_with(guard).await
+                // Named, so that a future dropped on it is not taken for the runtime's.
+                thread::Builder::new()
+                    .name(CALLER.into())
+                    .spawn(move || {
+                        bridge.call(async move {
+                            started_tx.send(()).unwrap();
+                            pending_with(guard).await
+                        })
                     })
-                })
+                    .unwrap()
             };
             let (task_guard, task_dropped) = DropSignal::new();
             let task = bridge.spawn(pending_with(task_guard)).unwrap();
