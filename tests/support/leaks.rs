@@ -452,7 +452,12 @@ fn retirements(adapter: &Adapter, retirements: usize) {
                 )
             });
         }
-        let err = bridge.call_timeout(async {}, WEDGED_CALL).unwrap_err();
+        let err = bridge
+            .call_timeout(async {}, WEDGED_CALL)
+            .expect_err(&format!(
+                "{}: round {round}: a call ran while every runtime thread was wedged",
+                adapter.name
+            ));
         assert!(
             err.is_timed_out(),
             "{}: round {round}: {err:?}",
