@@ -209,25 +209,7 @@ impl Suite {
 
     /// Blocks every runtime thread of `bridge` on `latch`; returns once all are blocked.
     fn wedge(&self, bridge: &Bridge, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
-        let (blocked_tx, blocked_rx) = mpsc::channel();
-        let tasks = (0..self.threads)
-            .map(|_| {
-                let latch = latch.clone();
-                let blocked_tx = blocked_tx.clone();
-                bridge
-                    .spawn(async move {
-                        blocked_tx.send(()).unwrap();
-                        latch.wait();
-                    })
-                    .unwrap()
-            })
-            .collect();
-        for _ in 0..self.threads {
-            blocked_rx
-                .recv_timeout(PATIENCE)
-                .expect("the runtime never ran every wedging task: does it have as many threads as the suite says?");
-        }
-        tasks
+        support::wedge(bridge, self.threads, latch)
     }
 }
 

@@ -256,7 +256,7 @@ impl Latch {
         bridge.call_timeout(async move { latch.wait() }, SHORT)
     }
 
-    /// Blocks the current thread until the latch opens (or [`PATIENCE`] passes).
+    /// Blocks the current thread until the latch opens (or [`LATCH_PATIENCE`] passes).
     ///
     /// ```
     /// let latch = loopbridge::conformance::support::Latch::new();
@@ -265,8 +265,77 @@ impl Latch {
     /// ```
     pub fn wait(&self) {
         let guard = self.0.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = self.0.1.wait_timeout_while(guard, PATIENCE, |open| !*open);
+        let _ = self
+            .0
+            .1
+            .wait_timeout_while(guard, LATCH_PATIENCE, |open| !*open);
     }
+}
+
+/// How long a [`Latch`] holds a waiter at most: three times [`PATIENCE`], so that a wedge
+/// outlasts any wait of a check for it. (A wedge that gave up while a check still waited would
+/// free its thread, and the check would then see a call run on a runtime it believes stuck.)
+///
+/// ```
+/// use loopbridge::conformance::support::{LATCH_PATIENCE, PATIENCE};
+/// assert!(LATCH_PATIENCE > PATIENCE);
+/// ```
+pub const LATCH_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Blocks `threads` runtime threads of `bridge` on `latch`, and returns once every one of them
+/// is blocked, with the tasks that block them.
+///
+/// The blockers are spawned one at a time, each once the one before it is running: a runtime
+/// is free to run two tasks spawned together on one thread, one after the other (tokio's
+/// multi_thread flavour does, now and then), and the second would then wait for the first
+/// instead of blocking a thread of its own. A blocked thread cannot take the next blocker, so
+/// each lands on a thread of its own; the threads are checked to be distinct.
+///
+/// # Panics
+///
+/// Panics if a blocker does not start within [`PATIENCE`] (the runtime has fewer free threads
+/// than `threads`), or if two ran on one thread.
+///
+/// ```
+/// use loopbridge::{Bridge, SmolRuntime, conformance::support::{Latch, wedge}};
+///
+/// let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
+/// let latch = Latch::new();
+/// let blockers = wedge(&bridge, 2, &latch);
+/// latch.release();
+/// for blocker in blockers {
+///     blocker.join()?;
+/// }
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+pub fn wedge(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
+    let (running_tx, running_rx) = mpsc::channel();
+    let mut seen = Vec::with_capacity(threads);
+    let mut blockers = Vec::with_capacity(threads);
+    for index in 0..threads {
+        let latch = latch.clone();
+        let running_tx = running_tx.clone();
+        let blocker = bridge
+            .spawn(async move {
+                running_tx.send(thread::current().id()).unwrap();
+                latch.wait();
+            })
+            .expect("spawn a blocker");
+        blockers.push(blocker);
+        let on = running_rx.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            panic!(
+                "blocker {} of {threads} never ran within {PATIENCE:?}: does the runtime have \
+                 {threads} threads free to run tasks?",
+                index + 1
+            )
+        });
+        assert!(
+            !seen.contains(&on),
+            "two blockers ran on one runtime thread: the latch was open"
+        );
+        seen.push(on);
+    }
+    blockers
 }
 
 /// Names of this process's threads, from `/proc/self/task/*/comm` (Linux; empty elsewhere).

@@ -26,7 +26,6 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
-        mpsc,
     },
     thread,
     time::{Duration, Instant},
@@ -34,7 +33,7 @@ use std::{
 
 use loopbridge::{
     BoxFuture, Bridge, BridgeRuntime,
-    conformance::support::{Latch, PATIENCE, bounded_for, bridge_threads},
+    conformance::support::{Latch, PATIENCE, bounded_for, bridge_threads, wedge},
 };
 
 // ===== The counting allocator =====
@@ -431,27 +430,8 @@ fn retirements(adapter: &Adapter, retirements: usize) {
     for round in 0..retirements {
         let stats = bridge.stats();
         let latch = Latch::new();
-        let (running_tx, running) = mpsc::channel();
-        let wedges: Vec<_> = (0..adapter.threads)
-            .map(|_| {
-                let latch = latch.clone();
-                let running_tx = running_tx.clone();
-                bridge
-                    .spawn(async move {
-                        running_tx.send(()).unwrap();
-                        latch.wait();
-                    })
-                    .unwrap()
-            })
-            .collect();
-        for _ in 0..adapter.threads {
-            running.recv_timeout(PATIENCE).unwrap_or_else(|_| {
-                panic!(
-                    "{}: round {round}: not every runtime thread took a wedge",
-                    adapter.name
-                )
-            });
-        }
+        // One blocker at a time, each on a thread of its own (see `wedge`).
+        let wedges = wedge(&bridge, adapter.threads, &latch);
         let err = bridge
             .call_timeout(async {}, WEDGED_CALL)
             .expect_err(&format!(
