@@ -60,14 +60,18 @@ pub struct SmolRuntime {
 struct Shared {
     id: u64,
     threads: usize,
+    /// Set first when the runtime stops: `spawn` refuses from then on, and the threads drop
+    /// the steps they still find instead of running them.
     stopping: AtomicBool,
-    stop: async_channel::Sender<()>,
     /// Steps of the calls' tasks, drained by every runtime thread. Bounded, so that a push
-    /// allocates nothing; when it is full, steps go to `overflow`.
+    /// allocates nothing; when it is full, steps go to `overflow`. Closing it is what stops
+    /// the threads: each one leaves once it finds it closed and empty (see [`next_step`]).
     jobs: async_channel::Sender<Job>,
-    /// Steps that found `jobs` full. The threads look here before they sleep; it is only used
-    /// while `jobs` is full, so a sleeping thread never misses a step in it.
+    /// Steps that found `jobs` full.
     overflow: ConcurrentQueue<Job>,
+    /// Notified after every push to `overflow`: a thread asleep on `jobs`, which stays full
+    /// or empty meanwhile, would not wake for it otherwise.
+    overflowed: Event,
     /// Local jobs for the first thread's local executor.
     local_jobs: async_channel::Sender<LocalJob>,
     exited: AtomicUsize,
@@ -139,16 +143,15 @@ impl SmolBuilder {
             ));
         }
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        let (stop, stopped) = async_channel::bounded(1);
         let (jobs, incoming) = async_channel::bounded(QUEUE);
         let (local_jobs, local_incoming) = async_channel::unbounded();
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             threads: self.threads,
             stopping: AtomicBool::new(false),
-            stop,
             jobs,
             overflow: ConcurrentQueue::unbounded(),
+            overflowed: Event::new(),
             local_jobs,
             exited: AtomicUsize::new(0),
             on_exit: Event::new(),
@@ -161,16 +164,8 @@ impl SmolBuilder {
             }
             let thread_shared = shared.clone();
             let thread_jobs = incoming.clone();
-            let thread_stopped = stopped.clone();
             let thread_local_jobs = (index == 0).then(|| local_incoming.clone());
-            let spawned = builder.spawn(move || {
-                run(
-                    thread_shared,
-                    thread_jobs,
-                    thread_stopped,
-                    thread_local_jobs,
-                )
-            });
+            let spawned = builder.spawn(move || run(thread_shared, thread_jobs, thread_local_jobs));
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(err) => {
@@ -255,7 +250,6 @@ const QUEUE: usize = 4096;
 fn run(
     shared: Arc<Shared>,
     jobs: async_channel::Receiver<Job>,
-    stopped: async_channel::Receiver<()>,
     local_jobs: Option<async_channel::Receiver<LocalJob>>,
 ) {
     RUNTIME_ID.with(|id| id.set(shared.id));
@@ -265,13 +259,8 @@ fn run(
     let local = LocalExecutor::new();
     let first = local_jobs.is_some();
     loop {
-        let stopped = stopped.clone();
         let local_jobs = local_jobs.clone();
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            // Completes when the sender is closed by `begin_stop`.
-            let stop = async move {
-                let _ = stopped.recv().await;
-            };
             let local_tasks = async {
                 if let Some(local_jobs) = local_jobs {
                     while let Ok(job) = local_jobs.recv().await {
@@ -280,8 +269,9 @@ fn run(
                 }
                 futures_lite::future::pending::<()>().await
             };
+            // `serve` returns once the step queues are closed and drained.
             let work = futures_lite::future::or(serve(&jobs, &shared, first), local_tasks);
-            async_io::block_on(local.run(futures_lite::future::or(stop, work)))
+            async_io::block_on(local.run(work))
         }));
         // Jobs catch their own panics; anything else that unwinds here must not end the
         // thread while the runtime is meant to run.
@@ -296,22 +286,24 @@ fn run(
     }
     // Local tasks still pending are dropped here, on their thread.
     drop(local);
-    // Steps still queued are dropped here too, on a runtime thread: that cancels their calls
-    // (the queue is closed, so nothing arrives after the last thread has drained it).
+    // Whatever a panic left behind is dropped here too, on a runtime thread: that cancels
+    // their calls. (Nothing arrives any more: both queues are closed.)
     while let Ok(job) = jobs.try_recv().or_else(|_| shared.overflow.pop()) {
         drop(job);
     }
 }
 
-/// Runs the calls' steps forever. The first thread, once out of work, keeps looking for more
-/// for a short window before it sleeps (see `spin`): a call that arrives within the window is
-/// picked up without the cost of waking a parked thread. Between looks it yields to
-/// `async_io::block_on`, which processes ready IO events without blocking, so IO stays as
-/// prompt as when the thread sleeps on the reactor. The other threads sleep at once: an idle
-/// runtime spins on one core at most, and only briefly.
+/// Runs the calls' steps until the queues are closed and drained. The first thread, once out
+/// of work, keeps looking for more for a short window before it sleeps (see `spin`): a call
+/// that arrives within the window is picked up without the cost of waking a parked thread.
+/// Between looks it yields to `async_io::block_on`, which processes ready IO events without
+/// blocking, so IO stays as prompt as when the thread sleeps on the reactor. The other
+/// threads sleep at once: an idle runtime spins on one core at most, and only briefly.
+///
+/// Once the runtime is stopping, the steps still found are dropped here, on a runtime thread,
+/// instead of run: that cancels their calls.
 async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool) {
-    /// While busy, how many steps run between two turns of the reactor, the local executor and
-    /// the stop signal.
+    /// While busy, how many steps run between two turns of the reactor and the local executor.
     const BATCH: u32 = 64;
     loop {
         if spins {
@@ -321,7 +313,7 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
             let mut batch = 0;
             loop {
                 if let Ok(job) = jobs.try_recv().or_else(|_| shared.overflow.pop()) {
-                    job.run();
+                    shared.take(job);
                     idle_since = None;
                     batch += 1;
                     if batch < BATCH {
@@ -344,13 +336,39 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
                 futures_lite::future::yield_now().await;
             }
         }
-        while let Ok(job) = shared.overflow.pop() {
-            job.run();
+        match next_step(jobs, shared).await {
+            Some(job) => shared.take(job),
+            None => return,
         }
-        // Sleeps until a step arrives (or the queue closes, and the stop signal ends this).
-        match jobs.recv().await {
-            Ok(job) => job.run(),
-            Err(_) => futures_lite::future::pending::<()>().await,
+    }
+}
+
+/// Waits for the next step, from either queue; `None` once both are closed and empty.
+///
+/// No push is missed while the thread sleeps: a push to `jobs` wakes its receivers, and a
+/// push to `overflow` is followed by a notification of `overflowed`, for which the thread
+/// registers before it looks at `overflow` the last time. And no push outlives the last
+/// look: `overflow` is closed before `jobs` (see [`Shared::begin_stop`]), so once `jobs`
+/// reports closed, `overflow` holds all it will ever hold.
+async fn next_step(jobs: &async_channel::Receiver<Job>, shared: &Shared) -> Option<Job> {
+    loop {
+        if let Ok(job) = shared.overflow.pop() {
+            return Some(job);
+        }
+        event_listener::listener!(shared.overflowed => overflowed);
+        if let Ok(job) = shared.overflow.pop() {
+            return Some(job);
+        }
+        let received = futures_lite::future::or(async { Some(jobs.recv().await) }, async {
+            overflowed.await;
+            None
+        })
+        .await;
+        match received {
+            Some(Ok(job)) => return Some(job),
+            Some(Err(_closed)) => return shared.overflow.pop().ok(),
+            // Something went to `overflow`: look again.
+            None => {}
         }
     }
 }
@@ -365,11 +383,42 @@ impl Drop for OnExit<'_> {
 }
 
 impl Shared {
+    /// Runs a step, or drops it once the runtime is stopping: either way on a runtime thread.
+    fn take(&self, job: Job) {
+        if self.stopping.load(Ordering::Relaxed) {
+            drop(job);
+        } else {
+            job.run();
+        }
+    }
+
+    /// Queues a step for the threads, or hands it back if the queues are closed.
+    fn push(&self, job: Job) -> Result<(), Job> {
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(()),
+            // Full means busy threads; they look at the overflow before they sleep, and a
+            // sleeping one is woken for it.
+            Err(async_channel::TrySendError::Full(job)) => self.push_overflow(job),
+            Err(async_channel::TrySendError::Closed(job)) => Err(job),
+        }
+    }
+
+    /// Queues a step that found `jobs` full, and wakes a thread that may be asleep on `jobs`.
+    fn push_overflow(&self, job: Job) -> Result<(), Job> {
+        self.overflow.push(job).map_err(|err| err.into_inner())?;
+        self.overflowed.notify(1);
+        Ok(())
+    }
+
+    /// Tells the threads to stop. The queues close before anything else a thread could
+    /// notice: a thread leaves only once it finds `jobs` closed and empty, after which
+    /// nothing can be pushed, so no step is left behind in a queue nobody drains. `overflow`
+    /// closes first, so that a producer that found `jobs` full cannot push there after the
+    /// last look either.
     fn begin_stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.stop.close();
-        self.jobs.close();
         self.overflow.close();
+        self.jobs.close();
         self.local_jobs.close();
     }
 
@@ -383,16 +432,7 @@ impl BridgeRuntime for SmolRuntime {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(job);
         }
-        match self.shared.jobs.try_send(job) {
-            Ok(()) => Ok(()),
-            // Full means busy threads, which look at the overflow before they sleep.
-            Err(async_channel::TrySendError::Full(job)) => self
-                .shared
-                .overflow
-                .push(job)
-                .map_err(|err| err.into_inner()),
-            Err(async_channel::TrySendError::Closed(job)) => Err(job),
-        }
+        self.shared.push(job)
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture {
@@ -469,5 +509,101 @@ impl fmt::Debug for SmolRuntime {
             .field("stopping", &self.shared.stopping.load(Ordering::Relaxed))
             .field("exited", &self.shared.exited.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loopbridge_loom)))]
+mod tests {
+    use std::{
+        collections::HashMap,
+        sync::{Arc, Mutex, mpsc},
+        thread,
+        time::Duration,
+    };
+
+    use super::{Job, SmolRuntime};
+    use crate::runtime::BridgeRuntime;
+
+    /// A job whose future reports `id` and the thread it ran or was dropped on.
+    fn reporting_job(id: usize, report: mpsc::Sender<(usize, String)>) -> Job {
+        struct Report(usize, mpsc::Sender<(usize, String)>);
+        impl Drop for Report {
+            fn drop(&mut self) {
+                let name = thread::current().name().unwrap_or("<unnamed>").to_owned();
+                let _ = self.1.send((self.0, name));
+            }
+        }
+        let report = Report(id, report);
+        let (runnable, task) = async_task::spawn(async move { drop(report) }, |_| {});
+        task.detach();
+        Job::new(runnable)
+    }
+
+    /// A step that goes to the overflow queue while every thread sleeps on the main queue
+    /// still runs: the push wakes a thread. (Before, nothing woke them, and a call without a
+    /// timeout hung until some other step arrived.)
+    #[test]
+    fn a_step_in_the_overflow_wakes_a_sleeping_thread() {
+        let runtime = SmolRuntime::with_threads(2).unwrap();
+        // Let both threads fall asleep: the first spins for 50 µs, the second not at all. (If
+        // one were still awake, the check would pass without showing anything; it cannot fail
+        // because of this.)
+        thread::sleep(Duration::from_millis(100));
+        let (report, ran) = mpsc::channel();
+        assert!(
+            runtime
+                .shared
+                .push_overflow(reporting_job(0, report))
+                .is_ok()
+        );
+        let (_, on) = ran
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a step in the overflow queue was stranded while the threads slept");
+        assert!(on.starts_with("loopbridge-smol-"), "ran on {on}");
+        assert!(runtime.shutdown(Duration::from_secs(10)));
+    }
+
+    /// Steps pushed by other threads while the runtime stops are each either refused or taken
+    /// by a runtime thread (run, or dropped there) before the threads are gone: none is left
+    /// in a queue that nobody drains, to be dropped later by whoever drops the runtime.
+    #[test]
+    fn no_step_outlives_the_stop() {
+        for _ in 0..200 {
+            let runtime = Arc::new(SmolRuntime::with_threads(2).unwrap());
+            let (report, reports) = mpsc::channel();
+            let accepted = Arc::new(Mutex::new(Vec::new()));
+            let producers: Vec<_> = (0..2)
+                .map(|producer| {
+                    let runtime = runtime.clone();
+                    let report = report.clone();
+                    let accepted = accepted.clone();
+                    thread::spawn(move || {
+                        for n in 0.. {
+                            let id = n * 2 + producer;
+                            // A refused job is dropped right here, reporting this thread.
+                            if runtime.spawn(reporting_job(id, report.clone())).is_err() {
+                                break;
+                            }
+                            accepted.lock().unwrap().push(id);
+                        }
+                    })
+                })
+                .collect();
+            drop(report);
+            thread::yield_now();
+            assert!(runtime.shutdown(Duration::from_secs(10)));
+            for producer in producers {
+                producer.join().unwrap();
+            }
+            // Every thread has exited: whatever was accepted has been taken by now, and by a
+            // runtime thread.
+            let taken: HashMap<usize, String> = reports.try_iter().collect();
+            for id in accepted.lock().unwrap().iter() {
+                match taken.get(id) {
+                    Some(on) => assert!(on.starts_with("loopbridge-smol-"), "taken on {on}"),
+                    None => panic!("an accepted step was left in a queue after the stop"),
+                }
+            }
+        }
     }
 }
