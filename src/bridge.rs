@@ -14,7 +14,7 @@ use crate::{
     error::Abort,
     generation::{Generation, Registration},
     runtime::{BridgeRuntime, Job, LocalJob},
-    slot::{Outcome, Slot, held_job, job, local_job},
+    slot::{Outcome, Slot, held_job, job, local_job, scheduler},
     stats::{BridgeStats, Counters},
     sync::{
         Arc, AtomicU64, Condvar, Mutex, Ordering, RwLock, Weak, lock, read, wait_on,
@@ -207,7 +207,8 @@ impl BridgeBuilder {
     pub fn build(self) -> Bridge {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Bridge {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|this| Inner {
+                this: this.clone(),
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 factory: self.factory,
                 probe_timeout: self.probe_timeout,
@@ -327,6 +328,8 @@ pub struct Bridge {
 }
 
 pub(crate) struct Inner {
+    /// This bridge, for a helper thread that starts its runtime (see `start_aside`).
+    this: Weak<Inner>,
     id: u64,
     factory: Factory,
     probe_timeout: Duration,
@@ -543,10 +546,9 @@ impl Bridge {
         } else {
             // Registered by its caller before it parks, or by its job once its future is
             // pending, whichever comes first.
-            let slot = Slot::registering_in(&generation);
-            let schedule = schedule_on(&generation);
-            let (first, task) = held_job(future, slot.clone(), None, schedule);
-            let call = inner.submit_call(generation, first, &slot)?;
+            let slot = Slot::late_on(&generation);
+            let (first, task) = held_job(future, slot.clone(), None, scheduler(&slot));
+            let call = inner.submit_call(generation, first, &slot, deadline)?;
             let result = inner.finish_call(&slot, call, deadline, nested);
             drop(task);
             result
@@ -665,10 +667,10 @@ impl Bridge {
                  current_thread flavour",
             ));
         }
-        let slot = Slot::new();
+        let slot = Slot::on(&generation);
         let context = Context::capture();
         let job = local_job(move || context.attach(make()), slot.clone());
-        let call = inner.submit_call(generation, job, &slot)?;
+        let call = inner.submit_call(generation, job, &slot, deadline)?;
         inner.finish_call(&slot, call, deadline, false)
     }
 
@@ -745,27 +747,15 @@ impl Bridge {
         F::Output: Send + 'static,
     {
         let inner = &*self.inner;
+        // An `Instant` overflow means a deadline too far to matter: no timer.
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let generation = inner.generation(None)?;
-        let slot = Slot::new();
+        // A per-call runtime lives as long as its task, detached or not: the task's
+        // registration holds it (see `BridgeTask::detach`), and lets it go (and stop) when the
+        // task ends.
+        let slot = Slot::on(&generation);
         let future = Context::capture().attach(future);
-        let timer = timeout.map(|timeout| generation.runtime.sleep(timeout));
-        let schedule = schedule_on(&generation);
-        let job = if generation.ephemeral {
-            // A per-call runtime lives as long as its task, detached or not: the task holds it,
-            // and lets it go (and stop) when it ends.
-            let keep = generation.clone();
-            job(
-                async move {
-                    let _keep = keep;
-                    future.await
-                },
-                slot.clone(),
-                timer,
-                schedule,
-            )
-        } else {
-            job(future, slot.clone(), timer, schedule)
-        };
+        let job = job(future, slot.clone(), deadline, scheduler(&slot));
         let registration = inner.submit(generation, job, &slot)?;
         Ok(BridgeTask::new(
             slot,
@@ -903,35 +893,48 @@ impl Inner {
         self.start(deadline)
     }
 
-    /// Starts and publishes a generation. Nothing is published unless the factory succeeded.
+    /// Starts and publishes a generation, or waits for another caller's start; gives up at
+    /// `deadline`. Nothing is published unless the factory succeeded.
+    ///
+    /// Without a deadline the factory runs on this thread. With one, it runs on a helper
+    /// thread that this one waits for until the deadline: a caller cannot give up on a
+    /// factory running on its own stack. A start the caller gave up on goes on, and publishes
+    /// its runtime for the calls after.
     fn start(&self, deadline: Option<Instant>) -> Result<Arc<Generation>, BridgeError> {
         self.check_not_starting()?;
-        {
-            let mut starting = lock(&self.starting);
-            loop {
-                match &*read(&self.state) {
-                    State::Running(generation) => return Ok(generation.clone()),
-                    State::ShutDown(_) => return Err(BridgeError::Shutdown),
-                    State::Idle => {}
-                }
-                if !*starting {
-                    *starting = true;
-                    break;
-                }
-                // Another caller is running the factory: wait for it, within our deadline.
-                starting = match deadline {
-                    None => wait_on(&self.started, starting),
-                    Some(deadline) => {
-                        let now = Instant::now();
-                        if now >= deadline {
-                            Counters::bump(&self.stats.timeouts);
-                            return Err(BridgeError::TimedOut);
-                        }
-                        wait_on_timeout(&self.started, starting, deadline - now)
-                    }
+        let mut starting = lock(&self.starting);
+        loop {
+            match &*read(&self.state) {
+                State::Running(generation) => return Ok(generation.clone()),
+                State::ShutDown(_) => return Err(BridgeError::Shutdown),
+                State::Idle => {}
+            }
+            if !*starting {
+                *starting = true;
+                drop(starting);
+                return match deadline {
+                    None => self.start_here(),
+                    Some(deadline) => self.start_aside(deadline),
                 };
             }
+            // Another caller is running the factory: wait for it, within our deadline.
+            starting = match deadline {
+                None => wait_on(&self.started, starting),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        Counters::bump(&self.stats.timeouts);
+                        return Err(BridgeError::TimedOut);
+                    }
+                    wait_on_timeout(&self.started, starting, deadline - now)
+                }
+            };
         }
+    }
+
+    /// Runs the factory on this thread and publishes its runtime, for a caller that set the
+    /// `starting` flag; clears the flag and wakes the waiters however it ends.
+    fn start_here(&self) -> Result<Arc<Generation>, BridgeError> {
         let _done = CallOnDrop(|| {
             *lock(&self.starting) = false;
             self.started.notify_all();
@@ -952,6 +955,46 @@ impl Inner {
         generation.close(Abort::Shutdown);
         generation.runtime.shutdown(self.shutdown_grace);
         Err(BridgeError::Shutdown)
+    }
+
+    /// [`start_here`](Self::start_here) on a helper thread named `loopbridge-start`, waited
+    /// for until `deadline`. A panic in the factory is re-raised here, as if it had run here.
+    fn start_aside(&self, deadline: Instant) -> Result<Arc<Generation>, BridgeError> {
+        let not_started = |err: BridgeError| {
+            *lock(&self.starting) = false;
+            self.started.notify_all();
+            Err(err)
+        };
+        // Held by the helper for the start's length: a bridge dropped meanwhile shuts down
+        // there, once the start is over.
+        let Some(inner) = self.this.upgrade() else {
+            return not_started(BridgeError::Shutdown);
+        };
+        let (done, outcome) = std::sync::mpsc::channel();
+        let helper = std::thread::Builder::new()
+            .name("loopbridge-start".into())
+            .spawn(move || {
+                let _ = done.send(inner.start_here());
+            });
+        let helper = match helper {
+            Ok(helper) => helper,
+            Err(err) => return not_started(BridgeError::Start(err)),
+        };
+        match outcome.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(started) => started,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                lifecycle!(
+                    debug,
+                    "a call's deadline passed while its runtime started; the start goes on"
+                );
+                Counters::bump(&self.stats.timeouts);
+                Err(BridgeError::TimedOut)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match helper.join() {
+                Err(payload) => std::panic::resume_unwind(payload),
+                Ok(()) => unreachable!("the helper reports before it ends"),
+            },
+        }
     }
 
     /// Refuses a call from inside this bridge's own factory: waiting for the start would
@@ -1062,7 +1105,7 @@ impl Inner {
         job: W,
         slot: &Arc<Slot<T>>,
     ) -> Result<Registration, BridgeError> {
-        let submitted = self.hand_over(generation, job, slot, true)?;
+        let submitted = self.hand_over(generation, job, slot, true, None)?;
         Ok(submitted
             .registration
             .expect("an eager hand-over registers the call"))
@@ -1071,13 +1114,15 @@ impl Inner {
     /// Hands a blocking call's `job` to a runtime like [`submit`](Self::submit), but leaves
     /// the registration to [`register_late`](Self::register_late), just before the caller
     /// parks: most calls are answered while their caller still spins, and never need one.
+    /// A move to a fresh generation waits for it until `deadline` at most.
     fn submit_call<T: Send + 'static, W: Work>(
         &self,
         generation: Arc<Generation>,
         job: W,
         slot: &Arc<Slot<T>>,
+        deadline: Option<Instant>,
     ) -> Result<Submitted, BridgeError> {
-        self.hand_over(generation, job, slot, false)
+        self.hand_over(generation, job, slot, false, deadline)
     }
 
     fn hand_over<T: Send + 'static, W: Work>(
@@ -1086,9 +1131,13 @@ impl Inner {
         mut job: W,
         slot: &Arc<Slot<T>>,
         eager: bool,
+        deadline: Option<Instant>,
     ) -> Result<Submitted, BridgeError> {
+        /// Generations tried before giving up: a factory whose fresh runtimes refuse work
+        /// must not make a call loop forever.
         const ATTEMPTS: usize = 3;
-        for _ in 0..ATTEMPTS {
+        let mut refused = 0;
+        for attempt in 1..=ATTEMPTS {
             let registration = if eager {
                 generation.register(slot.clone())
             } else {
@@ -1103,31 +1152,37 @@ impl Inner {
             if closed {
                 // Retired or shut down under us.
                 self.unpublish(&generation);
-                generation = self.generation(None)?;
-                continue;
-            }
-            match job.spawn_on(&*generation.runtime) {
-                Ok(()) => {
-                    return Ok(Submitted {
-                        generation,
-                        registration,
-                    });
-                }
-                Err(returned) => {
-                    // A runtime that refuses work is dead: never leave it published.
-                    job = returned;
-                    drop(registration);
-                    self.retire(&generation, false);
-                    if slot.is_finished() {
-                        // Failed meanwhile (a shutdown): do not start anything for it.
-                        return Err(self.closed_error());
+            } else {
+                match job.spawn_on(&*generation.runtime) {
+                    Ok(()) => {
+                        return Ok(Submitted {
+                            generation,
+                            registration,
+                        });
                     }
-                    generation = self.generation(None)?;
+                    Err(returned) => {
+                        // A runtime that refuses work is dead: never leave it published.
+                        refused += 1;
+                        job = returned;
+                        drop(registration);
+                        self.retire(&generation, false);
+                        if slot.is_finished() {
+                            // Failed meanwhile (a shutdown): do not start anything for it.
+                            return Err(self.closed_error());
+                        }
+                    }
                 }
+            }
+            if attempt < ATTEMPTS {
+                // Every step of the call runs where the next generation takes it: its home
+                // moves along before the job is handed over.
+                generation = self.generation(deadline)?;
+                slot.move_to(&generation);
             }
         }
         Err(BridgeError::Start(io::Error::other(format!(
-            "the runtime refused the task {ATTEMPTS} times in a row, even freshly started"
+            "no runtime took the call in {ATTEMPTS} attempts ({refused} refused it, the others \
+             were closed as it arrived), even freshly started"
         ))))
     }
 
@@ -1205,32 +1260,42 @@ impl Inner {
         }
     }
 
-    /// After a timeout: probes `generation` with a no-op task and retires it if the task does
-    /// not run within the probe timeout.
+    /// After a timeout: probes `generation` with a no-op task, and retires it if the task does
+    /// not run within the probe timeout *and* the runtime made no progress meanwhile (see
+    /// [`Health`]): a runtime busy with a long queue is slow, not wedged, and keeps its calls.
     pub(crate) fn check_health(&self, generation: &Arc<Generation>) {
         if generation.is_closed() {
             return;
         }
-        let probe = Slot::new();
-        let probe_job = job(async {}, probe.clone(), None, schedule_on(generation));
-        let healthy = match generation.runtime.spawn(probe_job) {
+        let before = generation.progress();
+        let probe = Slot::on(generation);
+        let probe_job = job(async {}, probe.clone(), None, scheduler(&probe));
+        let health = match generation.runtime.spawn(probe_job) {
+            Err(_refused) => Health::Dead,
             Ok(()) => {
                 // A probe timeout too long for `Instant` still ends, far in the future.
                 let deadline = Instant::now()
                     .checked_add(self.probe_timeout)
                     .or_else(|| Instant::now().checked_add(Duration::from_secs(86_400 * 365)));
-                matches!(wait(&probe, deadline, || {}), Some(Outcome::Value(())))
+                if matches!(wait(&probe, deadline, || {}), Some(Outcome::Value(()))) {
+                    Health::Answered
+                } else {
+                    drop(probe.cancel());
+                    if generation.progress() != before {
+                        Health::Busy
+                    } else {
+                        Health::Wedged
+                    }
+                }
             }
-            Err(_refused) => false,
         };
         lifecycle!(
             debug,
             generation = generation.id,
-            healthy,
+            health = ?health,
             "health probe after a timeout"
         );
-        if !healthy {
-            drop(probe.cancel());
+        if matches!(health, Health::Dead | Health::Wedged) {
             self.retire(generation, true);
         }
     }
@@ -1359,20 +1424,27 @@ struct Submitted {
     registration: Option<Registration>,
 }
 
-/// Where a task on `generation` sends its later steps: to that generation's runtime while it
-/// exists. A step it refuses, or that finds it gone, is dropped, which cancels the call.
-fn schedule_on(generation: &Arc<Generation>) -> impl Fn(Job) + Send + Sync + 'static {
-    let generation = Arc::downgrade(generation);
-    move |step| {
-        if let Some(generation) = generation.upgrade() {
-            drop(generation.runtime.spawn(step));
-        }
-    }
+/// What a health probe found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Health {
+    /// The probe ran within the probe timeout.
+    Answered,
+    /// The probe did not run, but the runtime made progress while it waited: steps started,
+    /// or the adapter reported activity. It is busy, and kept.
+    Busy,
+    /// No progress at all during the probe window while the probe waited: retired.
+    Wedged,
+    /// The runtime refused the probe: its threads are gone. Retired.
+    Dead,
 }
 
 /// Whether the current thread would block `generation` of the bridge with id `bridge` on
-/// itself: it is one of the runtime's threads, or a one-off thread serving a nested call
-/// while a runtime thread waits for it.
+/// itself: it runs the runtime's steps (it has run one, or the adapter says it is one of the
+/// runtime's threads), or it is a one-off thread serving a nested call while a runtime thread
+/// waits for it. A thread that merely has the runtime's context (tokio's blocking pool, or
+/// `Handle::enter`) is not one: the runtime serves its calls as usual.
 pub(crate) fn is_nested(bridge: u64, generation: &Generation) -> bool {
-    ONE_OFF_FOR.with(Cell::get) == bridge || generation.runtime.is_runtime_thread()
+    ONE_OFF_FOR.with(Cell::get) == bridge
+        || generation.runs_steps_here()
+        || generation.runtime.is_runtime_thread()
 }

@@ -4,7 +4,11 @@
 //! it is retired by the health check or shut down; closing fails every call still registered
 //! on it, so no caller is left waiting on a runtime that is gone or stuck.
 
-use std::{cell::Cell, fmt};
+use std::{
+    cell::Cell,
+    fmt,
+    sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering},
+};
 
 use crate::{
     error::Abort,
@@ -12,6 +16,19 @@ use crate::{
     slot::Abortable,
     sync::{Arc, AtomicUsize, Mutex, Ordering, lock},
 };
+
+#[cfg(not(loopbridge_loom))]
+std::thread_local! {
+    /// The [`Generation::uid`] of the generation whose step this thread ran last: a thread that
+    /// runs a generation's steps is one of its runtime's threads for good.
+    static STEPS_OF: Cell<u64> = const { Cell::new(0) };
+}
+
+// The same for the models: loom's `thread_local!` gives each model thread its own.
+#[cfg(loopbridge_loom)]
+loom::thread_local! {
+    static STEPS_OF: Cell<u64> = Cell::new(0);
+}
 
 /// [`Generation::closed`] while the generation is open.
 const OPEN: usize = 0;
@@ -32,6 +49,7 @@ const SHARDS: usize = if cfg!(loopbridge_loom) { 1 } else { 8 };
 // runtime's thread, do not share a cache line with the fields every caller reads.
 #[repr(align(128))]
 pub(crate) struct Generation {
+    /// Counts the generations of one bridge: 1 for its first runtime, 2 for the next.
     pub(crate) id: u64,
     pub(crate) runtime: Box<dyn BridgeRuntime>,
     /// Started for one call of a per-call bridge, and shut down after it.
@@ -39,6 +57,32 @@ pub(crate) struct Generation {
     /// [`OPEN`], or why the generation was closed (an [`Abort`] as [`code`]).
     closed: AtomicUsize,
     shards: [Padded<Mutex<Registry>>; SHARDS],
+    /// The steps its runtime has started, counted by the calls themselves.
+    pub(crate) progress: Arc<Progress>,
+}
+
+/// The steps a generation's runtime has started (the health check's measure of progress),
+/// and the generation's mark for the threads that run them.
+///
+/// Apart from the generation, so that a call's slot can count its steps here without holding
+/// the generation itself: a runtime that holds a call's step until it is dropped must not
+/// keep itself alive through that step. Only the runtime's threads write the count, so it has
+/// a cache line of its own. (A std atomic in the models too: the probe's timing is not
+/// modelled.)
+#[repr(align(128))]
+pub(crate) struct Progress {
+    steps: StdAtomicU64,
+    /// Unique in the process (a generation's `id` counts only its bridge's generations).
+    uid: u64,
+}
+
+impl Progress {
+    /// Called by a step as it starts, on the runtime's thread: counts it for the health
+    /// check, and marks the thread as one of the runtime's.
+    pub(crate) fn step_started(&self) {
+        self.steps.fetch_add(1, StdOrdering::Relaxed);
+        STEPS_OF.with(|uid| uid.set(self.uid));
+    }
 }
 
 /// One registry shard per cache line (two, against the adjacent-line prefetcher): callers on
@@ -56,13 +100,34 @@ struct Registry {
 
 impl Generation {
     pub(crate) fn new(id: u64, runtime: Box<dyn BridgeRuntime>, ephemeral: bool) -> Generation {
+        static NEXT_UID: StdAtomicU64 = StdAtomicU64::new(1);
         Generation {
             id,
             runtime,
             ephemeral,
             closed: AtomicUsize::new(OPEN),
             shards: Default::default(),
+            progress: Arc::new(Progress {
+                steps: StdAtomicU64::new(0),
+                uid: NEXT_UID.fetch_add(1, StdOrdering::Relaxed),
+            }),
         }
+    }
+
+    /// Whether the current thread has run steps of this generation: blocking on the
+    /// generation there would keep the thread from running them.
+    pub(crate) fn runs_steps_here(&self) -> bool {
+        STEPS_OF.with(Cell::get) == self.progress.uid
+    }
+
+    /// A reading of the runtime's progress, for the health check: two readings differ if a
+    /// step started in between, or if the adapter saw activity of its own
+    /// ([`BridgeRuntime::activity`]).
+    pub(crate) fn progress(&self) -> (u64, Option<u64>) {
+        (
+            self.progress.steps.load(StdOrdering::Relaxed),
+            self.runtime.activity(),
+        )
     }
 
     /// Registers a call in flight, so that closing the generation fails it.

@@ -372,6 +372,30 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     /// schedules the stop and returns `false` without waiting. Calling it again is harmless.
     fn shutdown(&self, grace: Duration) -> bool;
 
+    /// A reading of work the runtime does that the bridge cannot see itself, for the health
+    /// check: a value that changes whenever the runtime makes progress outside the bridge's
+    /// steps (a task of its own polled, a turn of its reactor, a task of the application it
+    /// runs for). The default, `None`, means there is nothing to add.
+    ///
+    /// The health check that follows a timeout retires a runtime only if it made no progress
+    /// during the probe window: no step of the bridge started, and this reading did not
+    /// change. The bridge counts its steps itself, so an adapter whose threads run nothing but
+    /// the bridge's steps needs nothing here; an adapter that shares its threads with other
+    /// work (an application's runtime, say) should report that work, so that a runtime busy
+    /// with it is never taken for a wedged one. Called only by the health check, twice per
+    /// probe; it need not be cheap, but must not block.
+    ///
+    /// ```
+    /// use loopbridge::{BridgeRuntime, SmolRuntime};
+    ///
+    /// // The smol adapter runs only the bridge's steps: the bridge's own count is enough.
+    /// assert_eq!(SmolRuntime::start()?.activity(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn activity(&self) -> Option<u64> {
+        None
+    }
+
     /// Returns `true` if the runtime can run futures that are not `Send`
     /// ([`spawn_local`](BridgeRuntime::spawn_local)). The default is `false`, and
     /// [`Bridge::call_local`](crate::Bridge::call_local) then fails with
@@ -407,6 +431,9 @@ macro_rules! forward_runtime {
             }
             fn shutdown(&self, grace: Duration) -> bool {
                 (**self).shutdown(grace)
+            }
+            fn activity(&self) -> Option<u64> {
+                (**self).activity()
             }
             fn supports_local(&self) -> bool {
                 (**self).supports_local()

@@ -8,6 +8,7 @@ use std::{
     panic::{self, AssertUnwindSafe},
     pin::pin,
     task::{Poll, Waker},
+    time::Instant,
 };
 
 use pin_project_lite::pin_project;
@@ -15,7 +16,7 @@ use pin_project_lite::pin_project;
 use crate::{
     BridgeError,
     error::Abort,
-    generation::{Generation, Registration},
+    generation::{Generation, Progress, Registration},
     runtime::{BoxFuture, Job, LocalBoxFuture, LocalJob},
     sync::{Arc, AtomicBool, Mutex, Ordering, Weak, lock},
 };
@@ -57,6 +58,27 @@ struct State<T> {
     /// A detached task's registration, kept until the task ends, so that shutdown can still
     /// reach (and cancel) a task nobody waits for.
     kept: Option<Registration>,
+    /// Where the call's steps run: the generation it is handed to, and, from its first step
+    /// on (which only the runtime that accepted it runs), for good. `None` for a nested call,
+    /// whose one-off thread schedules its steps itself.
+    home: Option<Home>,
+}
+
+/// A call's generation, as its slot knows it: its later steps go there, its timer comes from
+/// there, it registers there, and its steps count as that runtime's progress. Held weakly: a
+/// runtime that holds a call's step until it is dropped must not keep itself alive through it.
+struct Home {
+    generation: Weak<Generation>,
+    progress: Arc<Progress>,
+}
+
+impl Home {
+    fn of(generation: &Arc<Generation>) -> Home {
+        Home {
+            generation: Arc::downgrade(generation),
+            progress: generation.progress.clone(),
+        }
+    }
 }
 
 /// The rendezvous between one caller and one job.
@@ -64,23 +86,29 @@ pub(crate) struct Slot<T> {
     state: Mutex<State<T>>,
     /// Set once an outcome is stored: a spinning caller reads it without taking the lock.
     ready: AtomicBool,
-    /// For a blocking call, which registers late: the generation its job registers it in the
-    /// first time its future is pending (see [`register_pending`](Self::register_pending)).
-    register_on: Option<Weak<Generation>>,
+    /// A blocking call, which registers late: its job registers it in its home the first time
+    /// its future is pending (see [`register_pending`](Self::register_pending)).
+    registers_late: bool,
 }
 
 impl<T> Slot<T> {
+    /// A slot without a home, for a nested call.
     pub(crate) fn new() -> Arc<Slot<T>> {
-        Slot::with_generation(None)
+        Slot::with_home(None, false)
     }
 
-    /// A slot for a blocking call on `generation`, which the call's job registers in the
-    /// first time its future is pending.
-    pub(crate) fn registering_in(generation: &Arc<Generation>) -> Arc<Slot<T>> {
-        Slot::with_generation(Some(Arc::downgrade(generation)))
+    /// A slot for a task, a local call or a probe handed to `generation`.
+    pub(crate) fn on(generation: &Arc<Generation>) -> Arc<Slot<T>> {
+        Slot::with_home(Some(Home::of(generation)), false)
     }
 
-    fn with_generation(register_on: Option<Weak<Generation>>) -> Arc<Slot<T>> {
+    /// A slot for a blocking call handed to `generation`, which the call's job registers in
+    /// the first time its future is pending.
+    pub(crate) fn late_on(generation: &Arc<Generation>) -> Arc<Slot<T>> {
+        Slot::with_home(Some(Home::of(generation)), true)
+    }
+
+    fn with_home(home: Option<Home>, registers_late: bool) -> Arc<Slot<T>> {
         Arc::new(Slot {
             state: Mutex::new(State {
                 outcome: None,
@@ -89,10 +117,45 @@ impl<T> Slot<T> {
                 waiter: None,
                 task: None,
                 kept: None,
+                home,
             }),
             ready: AtomicBool::new(false),
-            register_on,
+            registers_late,
         })
+    }
+
+    /// Moves the call to `generation` before its job is handed there, because the one before
+    /// refused it (its threads are gone) or closed. Called only before the job's first step,
+    /// which only the runtime that accepts the job runs: from then on the home is fixed.
+    pub(crate) fn move_to(&self, generation: &Arc<Generation>) {
+        let previous = lock(&self.state).home.replace(Home::of(generation));
+        drop(previous);
+    }
+
+    /// The call's generation, while it exists.
+    fn home(&self) -> Option<Arc<Generation>> {
+        lock(&self.state)
+            .home
+            .as_ref()
+            .and_then(|home| home.generation.upgrade())
+    }
+
+    /// Sends a later step of the call's task to its home's runtime. A step the runtime
+    /// refuses (it stopped), or that finds it gone, is dropped here, which cancels the call.
+    pub(crate) fn schedule(&self, step: Job) {
+        match self.home() {
+            Some(home) => drop(home.runtime.spawn(step)),
+            None => drop(step),
+        }
+    }
+
+    /// The runtime timer of the call's home, firing at `deadline`.
+    fn timer(&self, deadline: Instant) -> Option<BoxFuture> {
+        let home = self.home()?;
+        Some(
+            home.runtime
+                .sleep(deadline.saturating_duration_since(Instant::now())),
+        )
     }
 
     /// Returns `true` once an outcome has been stored (it may have been taken since). Cheap
@@ -199,7 +262,10 @@ impl<T> Slot<T> {
     where
         T: Send + 'static,
     {
-        let Some(generation) = self.register_on.as_ref().and_then(Weak::upgrade) else {
+        if !self.registers_late {
+            return Ok(());
+        }
+        let Some(generation) = self.home() else {
             return Ok(());
         };
         let Some(registration) = generation.register(self.clone()) else {
@@ -247,9 +313,13 @@ impl<T> Slot<T> {
         drop(task);
     }
 
-    /// Job side: registers the job's waker and returns `true` if the job must stop.
+    /// Job side, as each step starts: registers the job's waker and returns `true` if the job
+    /// must stop. Counts the step as its home's progress.
     fn should_stop(&self, waker: &Waker) -> bool {
         let mut state = lock(&self.state);
+        if let Some(home) = &state.home {
+            home.progress.step_started();
+        }
         if state.cancelled {
             return true;
         }
@@ -303,15 +373,24 @@ pub(crate) fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
+/// The schedule of a task whose steps run on its slot's home (see [`Slot::schedule`]).
+pub(crate) fn scheduler<T: Send + 'static>(
+    slot: &Arc<Slot<T>>,
+) -> impl Fn(Job) + Send + Sync + 'static {
+    let slot = slot.clone();
+    move |step| slot.schedule(step)
+}
+
 /// Makes `future` into a task that reports to `slot`, and returns its first [`Job`]. Every
 /// later wake of the task hands a new job to `schedule`.
 ///
-/// With a `timer`, the task fails with [`BridgeError::TimedOut`] when the timer fires first,
-/// and drops the future right there on the runtime.
+/// With a `deadline`, the task fails with [`BridgeError::TimedOut`] when its home runtime's
+/// timer (made on the first step, on that runtime) fires first, and drops the future right
+/// there on the runtime.
 pub(crate) fn job<F, S>(
     future: F,
     slot: Arc<Slot<F::Output>>,
-    timer: Option<BoxFuture>,
+    deadline: Option<Instant>,
     schedule: S,
 ) -> Job
 where
@@ -319,7 +398,7 @@ where
     F::Output: Send + 'static,
     S: Fn(Job) + Send + Sync + 'static,
 {
-    let (first, task) = held_job(future, slot, timer, schedule);
+    let (first, task) = held_job(future, slot, deadline, schedule);
     // The caller waits on the slot; the task's own handle is not needed.
     task.detach();
     first
@@ -333,7 +412,7 @@ where
 pub(crate) fn held_job<F, S>(
     future: F,
     slot: Arc<Slot<F::Output>>,
-    timer: Option<BoxFuture>,
+    deadline: Option<Instant>,
     schedule: S,
 ) -> (Job, async_task::Task<()>)
 where
@@ -346,7 +425,7 @@ where
     let (runnable, task) = async_task::spawn(
         async move {
             let mut reporter = reporter;
-            drive(future, &reporter.slot, timer).await;
+            drive(future, &reporter.slot, deadline).await;
             reporter.done = true;
         },
         move |runnable| schedule(Job::new(runnable)),
@@ -396,18 +475,23 @@ where
 }
 
 /// A job's body: polls `future` on the runtime until it completes, panics, is cancelled or
-/// (with a `timer`) times out, drops it there, and reports to `slot`.
-async fn drive<F>(future: Contained<F>, slot: &Arc<Slot<F::Output>>, timer: Option<BoxFuture>)
+/// (with a `deadline`) times out, drops it there, and reports to `slot`.
+async fn drive<F>(future: Contained<F>, slot: &Arc<Slot<F::Output>>, deadline: Option<Instant>)
 where
     F: Future,
     F::Output: Send + 'static,
 {
-    let mut timer = timer;
+    let mut timer: Option<BoxFuture> = None;
+    let mut deadline = deadline;
     let mut future = pin!(future);
     let mut first_pending = true;
     let outcome = poll_fn(|cx| {
         if slot.should_stop(cx.waker()) {
             return Poll::Ready(None);
+        }
+        if let Some(deadline) = deadline.take() {
+            // Made here, on the first step: by the runtime that accepted the task.
+            timer = slot.timer(deadline);
         }
         let Some(running) = future.as_mut().project().future.as_pin_mut() else {
             return Poll::Ready(None);

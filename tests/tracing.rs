@@ -113,7 +113,7 @@ fn the_lifecycle_is_logged() {
             (Level::DEBUG, &["bridge call timed out"]),
             (
                 Level::DEBUG,
-                &["health probe after a timeout", "healthy=false"],
+                &["health probe after a timeout", "health=Wedged"],
             ),
             (Level::WARN, &["bridge runtime retired", "by_probe=true"]),
             (
