@@ -109,6 +109,8 @@ struct ModelRuntime {
     shared: Arc<Shared>,
     worker_id: ThreadId,
     dropped: Count,
+    /// Refuses every job, as a runtime whose threads died does.
+    refusing: bool,
 }
 
 struct Shared {
@@ -127,8 +129,19 @@ struct Queue {
     wedged: Option<Vec<Job>>,
 }
 
+/// How a model runtime treats the jobs it is given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Works,
+    /// Takes jobs and never runs them (see [`Queue::wedged`]).
+    Wedged,
+    /// Refuses every job.
+    Refusing,
+}
+
 impl ModelRuntime {
-    fn start(counts: &RuntimeCounts, wedged: bool) -> ModelRuntime {
+    fn start(counts: &RuntimeCounts, mode: Mode) -> ModelRuntime {
+        let wedged = mode == Mode::Wedged;
         counts.started.bump();
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
@@ -148,6 +161,7 @@ impl ModelRuntime {
             worker_id,
             shared,
             dropped: counts.dropped.clone(),
+            refusing: mode == Mode::Refusing,
         }
     }
 }
@@ -188,6 +202,9 @@ impl Shared {
 
 impl BridgeRuntime for ModelRuntime {
     fn spawn(&self, job: Job) -> Result<(), Job> {
+        if self.refusing {
+            return Err(job);
+        }
         let mut queue = lock(&self.shared.queue);
         if queue.stopping {
             return Err(job);
@@ -259,15 +276,27 @@ struct RuntimeCounts {
 impl RuntimeCounts {
     fn bridge(&self) -> Bridge {
         let counts = self.clone();
-        Bridge::with_runtime(move || Ok(ModelRuntime::start(&counts, false)))
+        Bridge::with_runtime(move || Ok(ModelRuntime::start(&counts, Mode::Works)))
     }
 
     /// A bridge whose first runtime is wedged (see [`Queue::wedged`]); the ones after it work.
     fn bridge_wedged_first(&self) -> Bridge {
+        self.bridge_first(Mode::Wedged)
+    }
+
+    /// A bridge whose first runtime refuses every job; the ones after it work.
+    fn bridge_refusing_first(&self) -> Bridge {
+        self.bridge_first(Mode::Refusing)
+    }
+
+    fn bridge_first(&self, first: Mode) -> Bridge {
         let counts = self.clone();
         Bridge::with_runtime(move || {
-            let first = counts.started.get() == 0;
-            Ok(ModelRuntime::start(&counts, first))
+            let mode = match counts.started.get() {
+                0 => first,
+                _ => Mode::Works,
+            };
+            Ok(ModelRuntime::start(&counts, mode))
         })
     }
 
@@ -446,6 +475,25 @@ fn a_call_on_a_wedged_runtime_races_retirement() {
     model_bridge(
         RuntimeCounts::bridge_wedged_first,
         |bridge, ledger, _counts| call_racing_retirement(bridge, ledger),
+    );
+}
+
+/// A call that a dead runtime refuses moves to a fresh one, and every later step of it runs
+/// there: its future, woken from a third thread at any point (before its first poll, during
+/// it, after it), gets its value. Its wake-ups used to go to the dead runtime, which dropped
+/// them, and the call failed.
+#[test]
+fn a_moved_call_is_woken_where_it_runs() {
+    model_bridge(
+        RuntimeCounts::bridge_refusing_first,
+        |bridge, _ledger, counts| {
+            let signal = Signal::new();
+            let firer = signal.clone();
+            let third = thread::spawn(move || firer.fire());
+            assert!(matches!(bridge.call(signal), Ok(7)));
+            third.join().unwrap();
+            assert_eq!(counts.started.get(), 2);
+        },
     );
 }
 

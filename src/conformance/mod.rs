@@ -34,7 +34,7 @@ use std::{
     rc::Rc,
     sync::{
         Arc, Barrier,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
     thread,
@@ -207,6 +207,27 @@ impl Suite {
         self.builder().probe_timeout(PATIENCE).build()
     }
 
+    /// A builder for a bridge whose first runtime has been stopped before it is handed over,
+    /// so that it refuses every job, as a runtime whose threads died does; `then` runs before
+    /// each later runtime is handed over, with its number (1 for the second).
+    fn builder_refusing_first(
+        &self,
+        then: impl Fn(usize) + Send + Sync + 'static,
+    ) -> BridgeBuilder {
+        let factory = (self.setup)();
+        let made = AtomicUsize::new(0);
+        Bridge::builder().runtime(move || {
+            let runtime = factory()?;
+            match made.fetch_add(1, Ordering::SeqCst) {
+                0 => {
+                    runtime.shutdown(Duration::ZERO);
+                }
+                n => then(n),
+            }
+            Ok(runtime)
+        })
+    }
+
     /// Blocks every runtime thread of `bridge` on `latch`; returns once all are blocked.
     fn wedge(&self, bridge: &Bridge, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
         support::wedge(bridge, self.threads, latch)
@@ -235,6 +256,9 @@ macro_rules! conformance_suite {
             a_timeout_spares_other_calls,
             task_deadlines_and_cancellation,
             a_wedged_runtime_is_retired,
+            a_busy_runtime_is_not_retired,
+            a_moved_call_runs_where_it_was_taken,
+            deadlines_hold_while_a_runtime_starts,
             nested_calls_fall_back,
             nested_timeouts_cancel,
             nested_calls_can_be_refused,
@@ -761,6 +785,136 @@ impl Suite {
             }
             latch.release();
             assert_eq!(bridge.call(async { 3 }).unwrap(), 3);
+        });
+    }
+
+    /// 4. A runtime that is busy, not wedged, is kept: with a queue of blocking work three
+    ///    times the probe window long on every thread, a timeout's probe waits far longer than
+    ///    its timeout, but the runtime keeps starting steps meanwhile, so it is not retired and
+    ///    every queued task completes. (A wedged runtime, which starts none, is still retired:
+    ///    see `a_wedged_runtime_is_retired`.)
+    ///
+    /// ```no_run
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .a_busy_runtime_is_not_retired();
+    /// ```
+    pub fn a_busy_runtime_is_not_retired(&self) {
+        /// The probe window: long enough that a loaded machine always starts a step within it.
+        const PROBE: Duration = Duration::from_millis(500);
+        /// Each queued task blocks its thread this long.
+        const WORK: Duration = Duration::from_millis(100);
+        let suite = self.clone();
+        bounded("a_busy_runtime_is_not_retired", move || {
+            let bridge = suite.builder().probe_timeout(PROBE).build();
+            bridge.start().unwrap();
+            let per_thread = 3 * PROBE.as_millis() / WORK.as_millis();
+            let backlog: Vec<_> = (0..suite.threads * per_thread as usize)
+                .map(|i| {
+                    bridge
+                        .spawn(async move {
+                            thread::sleep(WORK);
+                            i
+                        })
+                        .unwrap()
+                })
+                .collect();
+            let (guard, dropped) = DropSignal::new();
+            let err = bridge.call_timeout(pending_with(guard), SHORT).unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            let stats = bridge.stats();
+            assert_eq!(
+                (stats.timeouts, stats.retired),
+                (1, 0),
+                "a busy runtime was retired as if it were wedged"
+            );
+            for (i, task) in backlog.into_iter().enumerate() {
+                assert_eq!(task.join().unwrap(), i, "a queued task failed");
+            }
+            let on = dropped
+                .recv_timeout(PATIENCE)
+                .expect("the timed-out future was never dropped");
+            assert!(is_runtime_thread_name(&on), "dropped on {on}");
+            assert_eq!(bridge.stats().started, 1);
+        });
+    }
+
+    /// 4. A call, a task and a task with a deadline that a dead runtime refuses (its threads
+    ///    are gone) move to a fresh runtime, and every later step of theirs runs there: their
+    ///    futures wake themselves, and the deadline's timer is the fresh runtime's.
+    ///
+    /// ```no_run
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .a_moved_call_runs_where_it_was_taken();
+    /// ```
+    pub fn a_moved_call_runs_where_it_was_taken(&self) {
+        let suite = self.clone();
+        bounded("a_moved_call_runs_where_it_was_taken", move || {
+            async fn yields_then(n: u32) -> u32 {
+                futures_lite::future::yield_now().await;
+                futures_lite::future::yield_now().await;
+                n
+            }
+            let fresh = || {
+                let bridge = suite.builder_refusing_first(|_| {}).build();
+                bridge.start().unwrap();
+                bridge
+            };
+
+            let bridge = fresh();
+            assert_eq!(bridge.call(yields_then(1)).unwrap(), 1);
+            assert_eq!((bridge.stats().started, bridge.stats().retired), (2, 0));
+
+            let bridge = fresh();
+            let task = bridge.spawn(yields_then(2)).unwrap();
+            assert_eq!(task.join().unwrap(), 2);
+
+            let bridge = fresh();
+            let (guard, dropped) = DropSignal::new();
+            let task = bridge.spawn_timeout(pending_with(guard), SHORT).unwrap();
+            let on = dropped
+                .recv_timeout(PATIENCE)
+                .expect("the moved task's deadline never fired");
+            assert!(is_runtime_thread_name(&on), "dropped on {on}");
+            let err = task.join().unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            assert_eq!(bridge.stats().started, 2);
+        });
+    }
+
+    /// 3. A call's deadline holds while the runtime that replaces a dead one starts: the
+    ///    call gives up at its deadline while the factory is still running, and the start goes
+    ///    on and serves the next call.
+    ///
+    /// ```no_run
+    /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
+    ///     .local_tasks()
+    ///     .deadlines_hold_while_a_runtime_starts();
+    /// ```
+    pub fn deadlines_hold_while_a_runtime_starts(&self) {
+        let suite = self.clone();
+        bounded("deadlines_hold_while_a_runtime_starts", move || {
+            let gate = Latch::new();
+            let started = Arc::new(AtomicBool::new(false));
+            let (factory_gate, factory_started) = (gate.clone(), started.clone());
+            let bridge = suite
+                .builder_refusing_first(move |_| {
+                    factory_gate.wait();
+                    factory_started.store(true, Ordering::SeqCst);
+                })
+                .build();
+            bridge.start().unwrap();
+            let err = bridge.call_timeout(async { 1 }, SHORT).unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            assert!(
+                !started.load(Ordering::SeqCst),
+                "the call waited for the factory past its deadline"
+            );
+            gate.release();
+            assert_eq!(bridge.call(async { 2 }).unwrap(), 2);
+            let stats = bridge.stats();
+            assert_eq!((stats.started, stats.timeouts), (2, 1));
         });
     }
 
