@@ -12,7 +12,7 @@ use crate::{
     BridgeError, BridgeTask, SmolRuntime,
     context::{Context, lifecycle},
     error::Abort,
-    generation::{Generation, Registration},
+    generation::{Generation, Pulse, Registration},
     runtime::{BridgeRuntime, Job, LocalJob},
     slot::{Outcome, Slot, held_job, job, local_job, scheduler},
     stats::{BridgeStats, Counters},
@@ -1267,27 +1267,12 @@ impl Inner {
         if generation.is_closed() {
             return;
         }
-        let before = generation.progress();
+        let before = generation.pulse();
         let probe = Slot::on(generation);
         let probe_job = job(async {}, probe.clone(), None, scheduler(&probe));
         let health = match generation.runtime.spawn(probe_job) {
             Err(_refused) => Health::Dead,
-            Ok(()) => {
-                // A probe timeout too long for `Instant` still ends, far in the future.
-                let deadline = Instant::now()
-                    .checked_add(self.probe_timeout)
-                    .or_else(|| Instant::now().checked_add(Duration::from_secs(86_400 * 365)));
-                if matches!(wait(&probe, deadline, || {}), Some(Outcome::Value(()))) {
-                    Health::Answered
-                } else {
-                    drop(probe.cancel());
-                    if generation.progress() != before {
-                        Health::Busy
-                    } else {
-                        Health::Wedged
-                    }
-                }
-            }
+            Ok(()) => self.watch(generation, &probe, before),
         };
         lifecycle!(
             debug,
@@ -1298,6 +1283,36 @@ impl Inner {
         if matches!(health, Health::Dead | Health::Wedged) {
             self.retire(generation, true);
         }
+    }
+
+    /// Waits for `probe` to run, up to the probe timeout, and tells what the runtime did
+    /// meanwhile. The progress readings are taken in a few slices of the window, not only at
+    /// its ends: an adapter's reading of work the bridge cannot see may count only what it
+    /// sees change between two readings (see [`BridgeRuntime::activity`]).
+    fn watch(&self, generation: &Generation, probe: &Slot<()>, before: Pulse) -> Health {
+        const SLICES: u32 = 8;
+        let start = Instant::now();
+        for slice in 1..=SLICES {
+            // A probe timeout too long for `Instant` still ends, far in the future.
+            let until = start
+                .checked_add(self.probe_timeout / SLICES * slice)
+                .or_else(|| start.checked_add(Duration::from_secs(86_400 * 365)));
+            if let Some(outcome) = wait(probe, until, || {}) {
+                return match outcome {
+                    Outcome::Value(()) => Health::Answered,
+                    // Failed by a close meanwhile: decided elsewhere.
+                    _ if generation.is_closed() => Health::Answered,
+                    // Dropped unrun by a runtime whose threads are gone.
+                    _ => Health::Dead,
+                };
+            }
+            if generation.pulse() != before {
+                drop(probe.cancel());
+                return Health::Busy;
+            }
+        }
+        drop(probe.cancel());
+        Health::Wedged
     }
 
     /// Takes `generation` out of service: unpublishes it, fails its calls in flight with

@@ -61,6 +61,14 @@ pub(crate) struct Generation {
     pub(crate) progress: Arc<Progress>,
 }
 
+/// A reading of a runtime's progress: two readings differ if a step started in between, or if
+/// the adapter saw progress of its own ([`BridgeRuntime::activity`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pulse {
+    steps: u64,
+    activity: Option<u64>,
+}
+
 /// The steps a generation's runtime has started (the health check's measure of progress),
 /// and the generation's mark for the threads that run them.
 ///
@@ -120,14 +128,12 @@ impl Generation {
         STEPS_OF.with(Cell::get) == self.progress.uid
     }
 
-    /// A reading of the runtime's progress, for the health check: two readings differ if a
-    /// step started in between, or if the adapter saw activity of its own
-    /// ([`BridgeRuntime::activity`]).
-    pub(crate) fn progress(&self) -> (u64, Option<u64>) {
-        (
-            self.progress.steps.load(StdOrdering::Relaxed),
-            self.runtime.activity(),
-        )
+    /// A reading of the runtime's progress, for the health check.
+    pub(crate) fn pulse(&self) -> Pulse {
+        Pulse {
+            steps: self.progress.steps.load(StdOrdering::Relaxed),
+            activity: self.runtime.activity(),
+        }
     }
 
     /// Registers a call in flight, so that closing the generation fails it.

@@ -77,8 +77,14 @@ mod attached;
 mod owned;
 
 use std::{
-    fmt, io,
-    sync::{Arc, Condvar, Mutex, PoisonError},
+    cell::Cell,
+    fmt,
+    hash::{DefaultHasher, Hash, Hasher},
+    io,
+    sync::{
+        Arc, Condvar, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -111,8 +117,27 @@ use crate::{attached::Attached, owned::Owned};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TokioRuntime {
+    /// Unique in the process: the mark of the threads that run this runtime's tasks.
+    id: u64,
     handle: Handle,
     kind: Kind,
+    vitals: Vitals,
+}
+
+std::thread_local! {
+    /// On a thread that runs an owned runtime's tasks (the current_thread driver, a
+    /// multi_thread worker): that runtime's [`TokioRuntime::id`].
+    static WORKER_OF: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Marks the current thread as one that runs the tasks of the owned runtime `id`.
+pub(crate) fn mark_worker(id: u64) {
+    WORKER_OF.with(|worker| worker.set(id));
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 enum Kind {
@@ -137,15 +162,20 @@ impl TokioRuntime {
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
     pub fn current_thread() -> io::Result<TokioRuntime> {
-        let (owned, handle) =
-            Owned::start(|| Builder::new_current_thread().enable_all().build(), true)?;
-        Ok(TokioRuntime {
+        let id = next_id();
+        // The driver thread, which runs the tasks, marks itself.
+        let (owned, handle) = Owned::start(
+            || Builder::new_current_thread().enable_all().build(),
+            Some(id),
+        )?;
+        Ok(TokioRuntime::new(
+            id,
             handle,
-            kind: Kind::Owned {
+            Kind::Owned {
                 owned,
                 workers: None,
             },
-        })
+        ))
     }
 
     /// Starts a multi_thread runtime (IO and timers enabled) with `workers` worker threads
@@ -172,23 +202,30 @@ impl TokioRuntime {
                  use TokioRuntime::current_thread() for a single thread",
             ));
         }
+        let id = next_id();
         let (owned, handle) = Owned::start(
             move || {
                 Builder::new_multi_thread()
                     .worker_threads(workers)
                     .thread_name("loopbridge-tokio-w")
+                    // Only workers park and unpark, never the blocking pool's threads: a
+                    // worker marks itself the first time it does (and the bridge marks every
+                    // thread that runs one of its steps).
+                    .on_thread_park(move || mark_worker(id))
+                    .on_thread_unpark(move || mark_worker(id))
                     .enable_all()
                     .build()
             },
-            false,
+            None,
         )?;
-        Ok(TokioRuntime {
+        Ok(TokioRuntime::new(
+            id,
             handle,
-            kind: Kind::Owned {
+            Kind::Owned {
                 owned,
                 workers: Some(workers),
             },
-        })
+        ))
     }
 
     /// Attaches to a runtime the application already runs.
@@ -218,10 +255,20 @@ impl TokioRuntime {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_handle(handle: Handle) -> io::Result<TokioRuntime> {
-        Ok(TokioRuntime {
+        Ok(TokioRuntime::new(
+            next_id(),
             handle,
-            kind: Kind::Attached(Arc::default()),
-        })
+            Kind::Attached(Arc::default()),
+        ))
+    }
+
+    fn new(id: u64, handle: Handle, kind: Kind) -> TokioRuntime {
+        TokioRuntime {
+            id,
+            handle,
+            kind,
+            vitals: Vitals::default(),
+        }
     }
 
     /// The handle of the runtime.
@@ -241,6 +288,12 @@ impl TokioRuntime {
             Kind::Attached(attached) => attached.begin_stop(),
         }
     }
+
+    /// Whether the current thread is inside this runtime's context: one of its workers, a
+    /// thread in its `block_on` or `Handle::enter`, or one of its blocking-pool threads.
+    fn in_context(&self) -> bool {
+        Handle::try_current().is_ok_and(|current| current.id() == self.handle.id())
+    }
 }
 
 impl BridgeRuntime for TokioRuntime {
@@ -256,8 +309,33 @@ impl BridgeRuntime for TokioRuntime {
         Box::pin(async move { tokio::time::sleep(duration).await })
     }
 
+    /// Only the threads that run the runtime's tasks, where blocking would keep them from
+    /// running the bridge's steps: an owned runtime's driver (current_thread) or workers
+    /// (multi_thread), which mark themselves. A blocking-pool thread or a thread inside
+    /// `Handle::enter` is not one: a call from `spawn_blocking` is served by the runtime, with
+    /// its connection pools, like any other. On `from_handle`, whose threads the application
+    /// owns, the bridge itself marks the workers that run its steps; besides those, a thread
+    /// inside the runtime's context counts when the runtime may have only that one thread to
+    /// run tasks on (a current_thread runtime, or a multi_thread one with one worker), since
+    /// tokio does not tell its workers from its blocking pool.
     fn is_runtime_thread(&self) -> bool {
-        Handle::try_current().is_ok_and(|current| current.id() == self.handle.id())
+        match &self.kind {
+            Kind::Owned { .. } => WORKER_OF.with(Cell::get) == self.id,
+            Kind::Attached(_) => {
+                self.in_context()
+                    && (self.handle.runtime_flavor() == RuntimeFlavor::CurrentThread
+                        || self.handle.metrics().num_workers() == 1)
+            }
+        }
+    }
+
+    /// How many of the runtime's tasks ended or left its global queue, and how often its
+    /// workers parked or accounted busy time, as far as tokio's stable metrics show between
+    /// two readings: what an application's tasks (or tasks the bridged futures spawned) do
+    /// on the runtime, which the bridge's own count of its steps does not see. New tasks
+    /// arriving never count: a wedged runtime keeps receiving them.
+    fn activity(&self) -> Option<u64> {
+        Some(self.vitals.read(&self.handle))
     }
 
     fn supports_local(&self) -> bool {
@@ -274,7 +352,16 @@ impl BridgeRuntime for TokioRuntime {
         }
     }
 
+    /// On a multi_thread runtime, the nested future runs on the one-off thread inside the
+    /// runtime's own context (`Handle::block_on`), its IO and timers driven by the workers
+    /// that are not blocked: clients bound to the runtime work there. A current_thread
+    /// runtime's only thread is the one blocked by the nested call, so the future gets a
+    /// one-off current_thread runtime of its own.
     fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
+        if self.handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+            self.handle.block_on(future);
+            return Ok(());
+        }
         let runtime = Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(future);
         // Never wait for blocking tasks the nested future may have left behind.
@@ -284,7 +371,9 @@ impl BridgeRuntime for TokioRuntime {
 
     fn shutdown(&self, grace: Duration) -> bool {
         self.begin_stop();
-        if self.is_runtime_thread() {
+        // From inside the runtime's context (a task, or its blocking pool, which the
+        // runtime's drop waits for), waiting for the runtime would wait for ourselves.
+        if self.in_context() {
             return false;
         }
         let deadline = Instant::now().checked_add(grace);
@@ -323,6 +412,53 @@ impl fmt::Debug for TokioRuntime {
                 .field("live_tasks", &attached.live()),
         };
         s.finish()
+    }
+}
+
+/// What [`TokioRuntime::activity`] last read of the runtime's metrics, and how many signs of
+/// progress it has counted so far.
+#[derive(Debug, Default)]
+struct Vitals {
+    last: Mutex<Option<Reading>>,
+    progress: AtomicU64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reading {
+    alive: usize,
+    queued: usize,
+    /// The workers' park counts and busy times, hashed: either changes only when a worker
+    /// parks or accounts the time it spent running tasks.
+    workers: u64,
+}
+
+impl Vitals {
+    /// Reads the metrics and counts a sign of progress since the last reading: fewer tasks
+    /// alive or queued (only running them makes those shrink; new ones only make them grow),
+    /// or a worker that parked or accounted busy time.
+    fn read(&self, handle: &Handle) -> u64 {
+        let metrics = handle.metrics();
+        let mut workers = DefaultHasher::new();
+        #[cfg(target_has_atomic = "64")]
+        for worker in 0..metrics.num_workers() {
+            metrics.worker_park_count(worker).hash(&mut workers);
+            metrics
+                .worker_total_busy_duration(worker)
+                .hash(&mut workers);
+        }
+        let now = Reading {
+            alive: metrics.num_alive_tasks(),
+            queued: metrics.global_queue_depth(),
+            workers: workers.finish(),
+        };
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(last) = *last {
+            if now.alive < last.alive || now.queued < last.queued || now.workers != last.workers {
+                self.progress.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        *last = Some(now);
+        self.progress.load(Ordering::Relaxed)
     }
 }
 

@@ -137,12 +137,14 @@ impl Owned {
     /// drops it on the same thread. Returns once the runtime is up, or with the error that
     /// kept it from coming up (the driver thread has then been joined).
     ///
-    /// With `local`, the driver thread runs a `LocalSet` beside the runtime for local jobs;
-    /// only a current_thread runtime runs its tasks on the driver thread, so only it can.
-    pub(crate) fn start<B>(build: B, local: bool) -> io::Result<(Owned, Handle)>
+    /// With `current_thread` (the runtime's mark, see `mark_worker`), the runtime runs its
+    /// tasks on the driver thread, which marks itself and runs a `LocalSet` beside the runtime
+    /// for local jobs; only such a runtime can.
+    pub(crate) fn start<B>(build: B, current_thread: Option<u64>) -> io::Result<(Owned, Handle)>
     where
         B: FnOnce() -> io::Result<Runtime> + Send + 'static,
     {
+        let local = current_thread.is_some();
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Handle>>();
         let activity = local.then(|| Arc::new(Activity::default()));
         let driver_activity = activity.clone();
@@ -171,6 +173,9 @@ impl Owned {
                 // Runs the tasks (current_thread) or just waits (multi_thread) until stopped.
                 match local_incoming {
                     Some(mut incoming) => {
+                        if let Some(id) = current_thread {
+                            crate::mark_worker(id);
+                        }
                         let local = LocalSet::new();
                         local.spawn_local(async move {
                             while let Some(job) = incoming.recv().await {
@@ -179,10 +184,13 @@ impl Owned {
                         });
                         let activity = driver_activity.expect("a current_thread runtime");
                         local.block_on(&runtime, drive(stop_rx, activity.clone()));
-                        // Steps still queued are dropped here, on their thread.
+                        // Steps still queued and local tasks still pending are dropped here,
+                        // on their thread, and inside the runtime's context: their `Drop`
+                        // may need it (`Handle::current`, a spawn of a cleanup task).
+                        let context = runtime.enter();
                         activity.close();
-                        // Local tasks still pending are dropped here, on their thread.
                         drop(local);
+                        drop(context);
                     }
                     None => {
                         let _ = runtime.block_on(stop_rx);
