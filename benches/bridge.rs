@@ -3,7 +3,8 @@
 //! persistent bridge, a runtime per call, and the reference patterns. The strategies and
 //! workloads are the `compare` example's own. The ready group also times the spin-handoff
 //! floor, and prints allocations per call, so that the fast path's goals (ratios to the floor
-//! and to the reqwest::blocking pattern) can be read off one run.
+//! and to the reqwest::blocking pattern) can be read off one run; and it times `getpid`, the
+//! cost a fork check by process id would add to every call.
 //!
 //! ```sh
 //! cargo bench --bench bridge
@@ -59,6 +60,9 @@ fn group(c: &mut Criterion, workload: Workload, kinds: &[Kind], target: Target) 
         // The fast path's reference: its goals are ratios to this, from the same run.
         let floor = SpinFloor::start();
         group.bench_function("spin-handoff floor", |b| b.iter(|| floor.round_trip()));
+        // What a fork check by process id would add to every call (a system call); the
+        // bridge's check is one atomic load instead (see `src/fork.rs`).
+        group.bench_function("process id (getpid)", |b| b.iter(std::process::id));
     }
     for &kind in kinds {
         let strategy = Strategy::start(kind);

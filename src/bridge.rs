@@ -12,6 +12,7 @@ use crate::{
     BridgeError, BridgeTask, SmolRuntime,
     context::{Context, lifecycle},
     error::Abort,
+    fork,
     generation::{Generation, Pulse, Registration},
     runtime::{BridgeRuntime, Job, LocalJob},
     slot::{Outcome, Slot, held_job, job, local_job, scheduler},
@@ -217,7 +218,7 @@ impl BridgeBuilder {
                 per_call: self.per_call,
                 ephemeral: Mutex::new(Vec::new()),
                 state: RwLock::new(State::Idle),
-                starting: Mutex::new(false),
+                starting: Mutex::new(None),
                 started: Condvar::new(),
                 generations: AtomicU64::new(0),
                 stats: Arc::new(Counters::default()),
@@ -340,8 +341,10 @@ pub(crate) struct Inner {
     ephemeral: Mutex<Vec<Weak<Generation>>>,
     state: RwLock<State>,
     /// Set while a caller runs the factory, so concurrent first calls start one runtime, not
-    /// several; `started` wakes the others when it is done.
-    starting: Mutex<bool>,
+    /// several; `started` wakes the others when it is done. Holds the fork count of the
+    /// process it was set in (see `fork`): a start in progress in a parent process never ends
+    /// in its child, where nobody runs it.
+    starting: Mutex<Option<u64>>,
     started: Condvar,
     generations: AtomicU64,
     stats: Arc<Counters>,
@@ -886,9 +889,12 @@ impl Inner {
             return self.start_ephemeral();
         }
         match &*read(&self.state) {
-            State::Running(generation) => return Ok(generation.clone()),
+            State::Running(generation) if generation.of_this_process() => {
+                return Ok(generation.clone());
+            }
             State::ShutDown(_) => return Err(BridgeError::Shutdown),
-            State::Idle => {}
+            // None yet, or one inherited from a parent process, which `start` abandons.
+            State::Running(_) | State::Idle => {}
         }
         self.start(deadline)
     }
@@ -902,6 +908,7 @@ impl Inner {
     /// its runtime for the calls after.
     fn start(&self, deadline: Option<Instant>) -> Result<Arc<Generation>, BridgeError> {
         self.check_not_starting()?;
+        self.abandon_inherited();
         let mut starting = lock(&self.starting);
         loop {
             match &*read(&self.state) {
@@ -909,8 +916,8 @@ impl Inner {
                 State::ShutDown(_) => return Err(BridgeError::Shutdown),
                 State::Idle => {}
             }
-            if !*starting {
-                *starting = true;
+            if starting.is_none_or(|epoch| epoch != fork::current()) {
+                *starting = Some(fork::current());
                 drop(starting);
                 return match deadline {
                     None => self.start_here(),
@@ -936,12 +943,12 @@ impl Inner {
     /// `starting` flag; clears the flag and wakes the waiters however it ends.
     fn start_here(&self) -> Result<Arc<Generation>, BridgeError> {
         let _done = CallOnDrop(|| {
-            *lock(&self.starting) = false;
+            *lock(&self.starting) = None;
             self.started.notify_all();
         });
-        let runtime = self.run_factory()?;
+        let (epoch, runtime) = self.run_factory()?;
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        let generation = Arc::new(Generation::new(id, runtime, false));
+        let generation = Arc::new(Generation::new(id, epoch, runtime, false));
         let mut state = write(&self.state);
         if let State::Idle = *state {
             *state = State::Running(generation.clone());
@@ -961,7 +968,7 @@ impl Inner {
     /// for until `deadline`. A panic in the factory is re-raised here, as if it had run here.
     fn start_aside(&self, deadline: Instant) -> Result<Arc<Generation>, BridgeError> {
         let not_started = |err: BridgeError| {
-            *lock(&self.starting) = false;
+            *lock(&self.starting) = None;
             self.started.notify_all();
             Err(err)
         };
@@ -1009,12 +1016,35 @@ impl Inner {
         Ok(())
     }
 
-    /// Runs the factory, refusing a factory that calls into the bridge it is starting.
-    fn run_factory(&self) -> Result<Box<dyn BridgeRuntime>, BridgeError> {
+    /// Runs the factory, refusing a factory that calls into the bridge it is starting. Returns
+    /// the process's fork count from before the factory ran, with the runtime (see `fork`).
+    fn run_factory(&self) -> Result<(u64, Box<dyn BridgeRuntime>), BridgeError> {
         self.check_not_starting()?;
+        let epoch = fork::epoch();
         let previous = STARTING.with(|id| id.replace(self.id));
         let _restore = CallOnDrop(move || STARTING.with(|id| id.set(previous)));
-        (self.factory)().map_err(BridgeError::Start)
+        let runtime = (self.factory)().map_err(BridgeError::Start)?;
+        Ok((epoch, runtime))
+    }
+
+    /// Unpublishes a generation inherited from a parent process, whose runtime has no threads
+    /// in this one, and abandons it (see [`abandon`]).
+    fn abandon_inherited(&self) {
+        let inherited = {
+            let mut state = write(&self.state);
+            match &*state {
+                State::Running(generation) if !generation.of_this_process() => {
+                    match std::mem::replace(&mut *state, State::Idle) {
+                        State::Running(generation) => Some(generation),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        };
+        if let Some(generation) = inherited {
+            abandon(&generation);
+        }
     }
 
     /// Starts a runtime for one call of a per-call bridge. It is never published; shutdown
@@ -1023,9 +1053,9 @@ impl Inner {
         if matches!(*read(&self.state), State::ShutDown(_)) {
             return Err(BridgeError::Shutdown);
         }
-        let runtime = self.run_factory()?;
+        let (epoch, runtime) = self.run_factory()?;
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        let generation = Arc::new(Generation::new(id, runtime, true));
+        let generation = Arc::new(Generation::new(id, epoch, runtime, true));
         {
             let mut live = lock(&self.ephemeral);
             // Checked under the list lock, which shutdown takes after marking the state: either
@@ -1264,7 +1294,7 @@ impl Inner {
     /// not run within the probe timeout *and* the runtime made no progress meanwhile (see
     /// [`Health`]): a runtime busy with a long queue is slow, not wedged, and keeps its calls.
     pub(crate) fn check_health(&self, generation: &Arc<Generation>) {
-        if generation.is_closed() {
+        if generation.is_closed() || !generation.of_this_process() {
             return;
         }
         let before = generation.pulse();
@@ -1362,6 +1392,11 @@ impl Inner {
         let deadline = started.checked_add(grace);
         let mut all_exited = true;
         for generation in generation.iter().chain(&ephemeral) {
+            if !generation.of_this_process() {
+                // Its threads are in a parent process: nothing here to stop or wait for.
+                abandon(generation);
+                continue;
+            }
             generation.close(Abort::Shutdown);
             let left = deadline.map_or(grace, |d| d.saturating_duration_since(Instant::now()));
             all_exited &= generation.runtime.shutdown(left);
@@ -1437,6 +1472,21 @@ impl Drop for Inner {
 struct Submitted {
     generation: Arc<Generation>,
     registration: Option<Registration>,
+}
+
+/// Abandons a generation inherited from a parent process through `fork()`: its runtime's
+/// threads do not exist here, so it is never closed, stopped or dropped, which would signal
+/// or wait for threads that are not there. Everything it holds is leaked instead: the calls
+/// and tasks that were in flight on it in the parent (their futures included), its queues and
+/// its runtime value.
+fn abandon(generation: &Arc<Generation>) {
+    lifecycle!(
+        warn,
+        generation = generation.id,
+        "bridge runtime inherited from a parent process (fork): abandoned and leaked; \
+         the next call starts a fresh one"
+    );
+    std::mem::forget(generation.clone());
 }
 
 /// What a health probe found.

@@ -12,6 +12,7 @@ use std::{
 
 use crate::{
     error::Abort,
+    fork,
     runtime::BridgeRuntime,
     slot::Abortable,
     sync::{Arc, AtomicUsize, Mutex, Ordering, lock},
@@ -51,6 +52,8 @@ const SHARDS: usize = if cfg!(loopbridge_loom) { 1 } else { 8 };
 pub(crate) struct Generation {
     /// Counts the generations of one bridge: 1 for its first runtime, 2 for the next.
     pub(crate) id: u64,
+    /// The process's fork count before the runtime started (see `fork`).
+    epoch: u64,
     pub(crate) runtime: Box<dyn BridgeRuntime>,
     /// Started for one call of a per-call bridge, and shut down after it.
     pub(crate) ephemeral: bool,
@@ -107,10 +110,18 @@ struct Registry {
 }
 
 impl Generation {
-    pub(crate) fn new(id: u64, runtime: Box<dyn BridgeRuntime>, ephemeral: bool) -> Generation {
+    /// A generation of `runtime`, whose factory was called in the fork epoch `epoch` (read
+    /// with [`fork::epoch`] before the factory ran, so that a fork during the start counts).
+    pub(crate) fn new(
+        id: u64,
+        epoch: u64,
+        runtime: Box<dyn BridgeRuntime>,
+        ephemeral: bool,
+    ) -> Generation {
         static NEXT_UID: StdAtomicU64 = StdAtomicU64::new(1);
         Generation {
             id,
+            epoch,
             runtime,
             ephemeral,
             closed: AtomicUsize::new(OPEN),
@@ -120,6 +131,12 @@ impl Generation {
                 uid: NEXT_UID.fetch_add(1, StdOrdering::Relaxed),
             }),
         }
+    }
+
+    /// Whether the generation's runtime was started in this process, not inherited from a
+    /// parent through `fork()`: an inherited one has no threads here.
+    pub(crate) fn of_this_process(&self) -> bool {
+        self.epoch == fork::current()
     }
 
     /// Whether the current thread has run steps of this generation: blocking on the

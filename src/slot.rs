@@ -144,7 +144,11 @@ impl<T> Slot<T> {
     /// refuses (it stopped), or that finds it gone, is dropped here, which cancels the call.
     pub(crate) fn schedule(&self, step: Job) {
         match self.home() {
-            Some(home) => drop(home.runtime.spawn(step)),
+            Some(home) if home.of_this_process() => drop(home.runtime.spawn(step)),
+            // A runtime of a parent process, abandoned (see `fork`): its queues are never
+            // drained here, and a push would wake threads that are not there. The step is
+            // leaked with the rest of what that runtime held.
+            Some(_inherited) => std::mem::forget(step),
             None => drop(step),
         }
     }

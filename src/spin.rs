@@ -79,6 +79,11 @@ pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> Opt
     Some(started)
 }
 
+/// In a forked child: the callers that were waiting in the parent did not come along.
+pub(crate) fn forget_waiters() {
+    WAITERS.store(0, Ordering::Relaxed);
+}
+
 /// Counts a caller as waiting while the guard lives.
 pub(crate) struct Waiting(());
 

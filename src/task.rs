@@ -127,6 +127,12 @@ impl<T> BridgeTask<T> {
             Some(registration) => registration.generation.clone(),
             None => unreachable!("a task is registered until it is done"),
         };
+        if !generation.of_this_process() {
+            // Spawned in a parent process, on a runtime that has no threads here.
+            self.done = true;
+            self.registration = None;
+            return Err(BridgeError::Retired);
+        }
         if bridge::is_nested(self.bridge_id, &generation) {
             return Err(BridgeError::Nested);
         }
@@ -221,6 +227,16 @@ impl<T> Future for BridgeTask<T> {
             !self.done,
             "loopbridge: `BridgeTask` polled after it completed or was detached"
         );
+        let inherited = self
+            .registration
+            .as_ref()
+            .is_some_and(|registration| !registration.generation.of_this_process());
+        if inherited {
+            // Spawned in a parent process, on a runtime that has no threads here.
+            self.done = true;
+            self.registration = None;
+            return Poll::Ready(Err(BridgeError::Retired));
+        }
         match self.slot.poll_take(cx.waker()) {
             Poll::Ready(outcome) => Poll::Ready(self.finish(outcome)),
             Poll::Pending => Poll::Pending,
