@@ -114,9 +114,13 @@ impl BridgeBuilder {
 
     /// Sets the factory that starts each runtime generation.
     ///
-    /// The factory runs on the thread that makes the first call, and again after a generation
-    /// is retired. An error it returns reaches that caller as [`BridgeError::Start`]; the next
-    /// call tries again.
+    /// The factory runs when a call needs a runtime: on the first call, and again after a
+    /// generation is retired. It runs on the calling thread, except for a call with a deadline
+    /// ([`Bridge::call_timeout`] and the like), which runs it on a helper thread named
+    /// `loopbridge-start` and waits for it until the deadline only (the start goes on, and
+    /// serves the next call). So a factory must not depend on the calling thread's context (a
+    /// tokio `Handle::current()`, say): capture what it needs. An error it returns reaches the
+    /// caller as [`BridgeError::Start`]; the next call tries again.
     ///
     /// ```
     /// use loopbridge::{Bridge, SmolRuntime};
@@ -292,10 +296,22 @@ where
 /// [`call_timeout`](Bridge::call_timeout) enforces its deadline on the caller's side, so the
 /// caller gets [`BridgeError::TimedOut`] even if the runtime thread is blocked. The future is
 /// cancelled and dropped on its runtime. Then the bridge probes the runtime with a no-op task
-/// (see [`BridgeBuilder::probe_timeout`]); if the probe does not run, the runtime is wedged:
-/// its generation is retired, the calls still on it fail with [`BridgeError::Retired`], and
-/// the next call starts a fresh runtime. The stuck thread is told to stop and exits by itself
-/// once it is free; nobody waits for it. [`BridgeStats`] counts all of this.
+/// (see [`BridgeBuilder::probe_timeout`]). If the probe does not run and the runtime made no
+/// progress meanwhile (no step started, no activity reported by the adapter), the runtime is
+/// wedged: its generation is retired, the calls still on it fail with
+/// [`BridgeError::Retired`], and the next call starts a fresh runtime. The stuck thread is told
+/// to stop and exits by itself once it is free; nobody waits for it. A runtime that is merely
+/// busy, however long its queue, is kept. [`BridgeStats`] counts all of this. The crate docs'
+/// "Health checks and retirement" section has the whole rule.
+///
+/// Every wait in a call honours the call's deadline: for another caller's runtime start, for a
+/// replacement runtime, for the runtime itself.
+///
+/// # Fork
+///
+/// In a child made by `fork()`, an inherited bridge abandons its parent's runtime (leaking
+/// what it held) and starts a fresh one on its first call; see the crate docs' "Fork"
+/// section.
 ///
 /// # Nested calls
 ///
@@ -414,7 +430,8 @@ impl Bridge {
     ///
     /// Nothing outlives a call: a client or connection made in one call is bound to a runtime
     /// that is gone by the next. That is the cost this crate exists to avoid; the `compare`
-    /// example measures it.
+    /// example measures it. The factory runs on the calling thread as part of each call, even
+    /// one with a deadline: the start is the call's own work, not a wait for someone else's.
     ///
     /// ```
     /// use loopbridge::{Bridge, SmolRuntime};

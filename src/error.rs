@@ -41,7 +41,11 @@ pub enum BridgeError {
     Cancelled,
     /// The runtime running this call stopped responding, failed its health probe and was
     /// retired. The call was abandoned so that its caller does not wait on a stuck thread; the
-    /// next call runs on a fresh runtime.
+    /// next call runs on a fresh runtime. Also the error of a [`BridgeTask`] that a forked child
+    /// joins or awaits, spawned in the parent on a runtime whose threads the child does not
+    /// have.
+    ///
+    /// [`BridgeTask`]: crate::BridgeTask
     Retired,
     /// The bridge's runtime cannot do what was asked; the text says what. For example
     /// [`Bridge::call_local`](crate::Bridge::call_local) on a runtime without local

@@ -92,14 +92,29 @@
 //!
 //! # Health checks and retirement
 //!
-//! A timeout can mean the future is slow, or that the runtime is wedged: a task blocks its
-//! thread synchronously. After each timeout the bridge sends the runtime a no-op probe task
-//! and waits up to [`BridgeBuilder::probe_timeout`] (200 ms by default). If the probe runs,
-//! nothing else happens: other callers' work in flight is undisturbed. If it does not, the
-//! runtime *generation* is retired before `call_timeout` returns: it is unpublished, the calls
-//! still on it fail with [`BridgeError::Retired`], it is told to stop, and the next call starts
-//! a fresh runtime from the factory. Nobody joins the stuck thread; it exits and releases its
-//! resources once it is free. [`Bridge::stats`] counts generations started and retired.
+//! A timeout can mean that the future is slow, that the runtime is busy, or that it is wedged:
+//! tasks block its threads synchronously and nothing else runs. Only a wedged runtime calls
+//! for a new one, and the bridge tells them apart by *progress*, not by how long its queue is:
+//!
+//! - After each timeout the bridge sends the runtime a no-op probe task and watches for up to
+//!   [`BridgeBuilder::probe_timeout`] (200 ms by default).
+//! - If the probe runs, nothing else happens: other callers' work in flight is undisturbed.
+//! - If it does not, but the runtime made progress while the probe waited (a step of the
+//!   bridge's started, or the adapter saw work of its own: [`BridgeRuntime::activity`], such
+//!   as an application's tasks finishing on a tokio runtime), the runtime is busy, not wedged,
+//!   and it is kept, however long its queue: one timeout behind a backlog fails nothing else.
+//! - Only a runtime that made no progress at all during the window while work waited is
+//!   wedged. Its *generation* is retired before `call_timeout` returns: it is unpublished, the
+//!   calls still on it fail with [`BridgeError::Retired`], it is told to stop, and the next
+//!   call starts a fresh runtime from the factory. Nobody joins the stuck thread; it exits and
+//!   releases its resources once it is free.
+//!
+//! So a runtime whose every thread is inside one step for the whole probe window counts as
+//! wedged, whatever that step is doing: keep long blocking work off the runtime's threads
+//! (tokio's `spawn_blocking`, the `blocking` crate), or set a probe timeout longer than your
+//! longest step. [`Bridge::stats`] counts generations started and retired. On tokio's
+//! `from_handle` flavour, a retired generation only stops the bridge's own tasks, and the next
+//! one attaches to the same application runtime.
 //!
 //! # Nested calls
 //!
@@ -128,6 +143,35 @@
 //! `Bridge` does the same, so a drop can block for up to the grace period. Called from the
 //! bridge's own runtime, shutdown only schedules the stop. The process-wide [`global`] bridge
 //! is never dropped: call [`shutdown_global`] on exit paths.
+//!
+//! # Fork
+//!
+//! A child made by `fork()` inherits its parent's bridges, [`global`] included, but not the
+//! threads of their runtimes. The bridges notice: each runtime generation remembers the
+//! process's fork count from before it started (a `pthread_atfork` handler counts forks, so
+//! the check is one atomic load per call). In the child, the first call on an inherited bridge
+//! abandons the inherited generation and starts a fresh runtime from the factory, and a
+//! shutdown skips it. An abandoned generation is never closed, stopped, joined or dropped,
+//! which would signal or wait for threads that do not exist; what it held is **leaked**: the
+//! calls and tasks that were in flight on it in the parent (their futures included), its
+//! queues, its runtime value. A [`BridgeTask`] spawned in the parent fails with
+//! [`BridgeError::Retired`] when the child joins or awaits it.
+//!
+//! Caveats, none of them the bridge's to fix:
+//!
+//! - async-io's reactor, behind smol's timers and sockets (`async_io::Timer`, `Async<T>`), is
+//!   one per process, and a thread of the parent is usually waiting on it, holding its lock,
+//!   when the parent forks: the lock stays held in the child. There, futures that wait on
+//!   async-io timers or sockets never complete, on any bridge, and neither do
+//!   [`SmolRuntime`]'s [`spawn_timeout`](Bridge::spawn_timeout) deadlines;
+//!   [`call_timeout`](Bridge::call_timeout) still returns at its deadline, which the caller
+//!   enforces. Tokio runtimes have drivers of their own, so a tokio adapter works fully in the
+//!   child; so does async-io if the parent forks before it first uses it.
+//! - As with any lock in a multi-threaded program that forks, a lock of the bridge's that
+//!   another thread of the parent held at the fork (for the few nanoseconds a call or a runtime
+//!   thread holds one) stays held in the child. Fork from a quiet point.
+//! - `TokioRuntime::from_handle` attaches to a runtime the application owns; the child inherits
+//!   that runtime without its workers, so the application has to build a fresh one there.
 //!
 //! # Context and tracing
 //!

@@ -350,8 +350,14 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     /// first poll (an `async move` block does this).
     fn sleep(&self, duration: Duration) -> BoxFuture;
 
-    /// Returns `true` if the current thread is one of this runtime's threads, where blocking
-    /// on the runtime would block it on itself.
+    /// Returns `true` if the current thread is one of the threads that run this runtime's
+    /// tasks, where blocking on the runtime would keep it from running them.
+    ///
+    /// A thread that merely has the runtime's context, without running its tasks (tokio's
+    /// blocking pool, a thread inside `Handle::enter`), is not one: the runtime serves its
+    /// calls like any other, with its pools. The bridge also counts, on its own, every thread
+    /// that has run one of its steps, so an adapter that cannot tell its threads from others
+    /// may report only those it knows.
     fn is_runtime_thread(&self) -> bool;
 
     /// Runs `future` to completion on the current thread, inside a one-off runtime context of

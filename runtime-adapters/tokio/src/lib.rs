@@ -44,12 +44,29 @@
 //!
 //! # Nested calls
 //!
-//! A blocking call made from the bridge's own runtime cannot wait for that runtime, so the
-//! bridge runs it on a one-off thread with a one-off current_thread runtime (or refuses it,
-//! see [`loopbridge::NestedPolicy`]). Such a call cannot use IO bound to the bridge's
-//! runtime: a connection made by the bridge's runtime is driven by that runtime, which is
-//! blocked waiting for the nested call. From async code on the bridge, use
-//! `bridge.spawn(fut)?.await`, which never blocks.
+//! A blocking call made from a thread that runs the runtime's tasks cannot wait for that
+//! runtime, so the bridge runs it on a one-off thread (or refuses it, see
+//! [`loopbridge::NestedPolicy`]). Those threads are an owned runtime's driver or workers, and
+//! the threads that have run the bridge's steps; on `from_handle`, also any thread inside the
+//! runtime's context when the runtime has a single thread to run tasks on (tokio does not tell
+//! its workers from its blocking pool). A call from `spawn_blocking` or from inside
+//! `Handle::enter` is *not* nested: the runtime serves it, with its pools, as any other. That
+//! is the everyday pattern of an axum or tonic handler calling a sync library.
+//!
+//! On the multi_thread flavours (owned or `from_handle`), the one-off thread runs the nested
+//! future inside the runtime's own context (`Handle::block_on`), its IO and timers driven by
+//! the workers that are not blocked, so clients bound to the runtime work there. On
+//! current_thread, the runtime's only thread is the one waiting, so the nested future gets a
+//! one-off current_thread runtime; it cannot use IO bound to the bridge's runtime. From async
+//! code on the bridge, use `bridge.spawn(fut)?.await`, which never blocks.
+//!
+//! # Health checks
+//!
+//! A runtime is retired only if it made no progress while the bridge's probe waited (see
+//! loopbridge's "Health checks and retirement"). Besides the bridge's own steps, this adapter
+//! reports tokio's stable metrics as activity: tasks that finished or left the global queue,
+//! workers that parked or accounted busy time. An application runtime busy with its own tasks
+//! is therefore never retired for it, on `from_handle` least of all.
 //!
 //! # Performance
 //!
