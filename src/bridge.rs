@@ -733,7 +733,8 @@ impl Bridge {
     ///
     /// # Errors
     ///
-    /// As for [`spawn`](Bridge::spawn).
+    /// As for [`spawn`](Bridge::spawn), and [`BridgeError::TimedOut`] if the deadline passes
+    /// while the spawn waits for a runtime to start.
     ///
     /// # Examples
     ///
@@ -769,14 +770,15 @@ impl Bridge {
         let inner = &*self.inner;
         // An `Instant` overflow means a deadline too far to matter: no timer.
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
-        let generation = inner.generation(None)?;
+        // A runtime that needs starting first is waited for until the deadline at most.
+        let generation = inner.generation(deadline)?;
         // A per-call runtime lives as long as its task, detached or not: the task's
         // registration holds it (see `BridgeTask::detach`), and lets it go (and stop) when the
         // task ends.
         let slot = Slot::on(&generation);
         let future = Context::capture().attach(future);
         let job = job(future, slot.clone(), deadline, scheduler(&slot));
-        let registration = inner.submit(generation, job, &slot)?;
+        let registration = inner.submit(generation, job, &slot, deadline)?;
         Ok(BridgeTask::new(
             slot,
             registration,
@@ -1145,14 +1147,15 @@ impl Inner {
     }
 
     /// Registers `slot` and hands `job` to a runtime, moving to a fresh generation if the
-    /// current one turns out to be closed or dead.
+    /// current one turns out to be closed or dead (waiting for it until `deadline` at most).
     fn submit<T: Send + 'static, W: Work>(
         &self,
         generation: Arc<Generation>,
         job: W,
         slot: &Arc<Slot<T>>,
+        deadline: Option<Instant>,
     ) -> Result<Registration, BridgeError> {
-        let submitted = self.hand_over(generation, job, slot, true, None)?;
+        let submitted = self.hand_over(generation, job, slot, true, deadline)?;
         Ok(submitted
             .registration
             .expect("an eager hand-over registers the call"))

@@ -885,7 +885,8 @@ impl Suite {
 
     /// 3. A call's deadline holds while the runtime that replaces a dead one starts: the
     ///    call gives up at its deadline while the factory is still running, and the start goes
-    ///    on and serves the next call.
+    ///    on and serves the next call. So does a `spawn_timeout`'s, while the first runtime
+    ///    starts.
     ///
     /// ```no_run
     /// loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start)
@@ -915,6 +916,20 @@ impl Suite {
             assert_eq!(bridge.call(async { 2 }).unwrap(), 2);
             let stats = bridge.stats();
             assert_eq!((stats.started, stats.timeouts), (2, 1));
+
+            // A spawn with a deadline, on a bridge whose first start takes longer.
+            let gate = Latch::new();
+            let factory_gate = gate.clone();
+            let factory = (suite.setup)();
+            let bridge = Bridge::with_runtime(move || {
+                factory_gate.wait();
+                factory()
+            });
+            let err = bridge.spawn_timeout(async { 3 }, SHORT).unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            gate.release();
+            assert_eq!(bridge.spawn(async { 4 }).unwrap().join().unwrap(), 4);
+            assert_eq!(bridge.stats().started, 1);
         });
     }
 
