@@ -54,6 +54,9 @@ pub(crate) struct Generation {
     pub(crate) id: u64,
     /// The process's fork count before the runtime started (see `fork`).
     epoch: u64,
+    /// [`Progress::uid`], here too: every call reads it (to tell a nested call), and the
+    /// progress count's line is written by every step.
+    uid: u64,
     pub(crate) runtime: Box<dyn BridgeRuntime>,
     /// Started for one call of a per-call bridge, and shut down after it.
     pub(crate) ephemeral: bool,
@@ -119,16 +122,18 @@ impl Generation {
         ephemeral: bool,
     ) -> Generation {
         static NEXT_UID: StdAtomicU64 = StdAtomicU64::new(1);
+        let uid = NEXT_UID.fetch_add(1, StdOrdering::Relaxed);
         Generation {
             id,
             epoch,
+            uid,
             runtime,
             ephemeral,
             closed: AtomicUsize::new(OPEN),
             shards: Default::default(),
             progress: Arc::new(Progress {
                 steps: StdAtomicU64::new(0),
-                uid: NEXT_UID.fetch_add(1, StdOrdering::Relaxed),
+                uid,
             }),
         }
     }
@@ -142,7 +147,7 @@ impl Generation {
     /// Whether the current thread has run steps of this generation: blocking on the
     /// generation there would keep the thread from running them.
     pub(crate) fn runs_steps_here(&self) -> bool {
-        STEPS_OF.with(Cell::get) == self.progress.uid
+        STEPS_OF.with(Cell::get) == self.uid
     }
 
     /// A reading of the runtime's progress, for the health check.
