@@ -1436,6 +1436,20 @@ fn check_record(r: &Record, shutdown_began: Instant) -> Result<(), String> {
                 return Err("timed out without a deadline".into());
             }
         }
+        Got::SpawnErr(BridgeError::TimedOut) => {
+            // A `spawn_timeout` that waited for a runtime's start gives up at its deadline,
+            // not before.
+            match task_deadline {
+                Some(t) if r.spawn_elapsed + Duration::from_millis(1) >= t => {}
+                Some(t) => {
+                    return Err(format!(
+                        "the spawn timed out after {:?}, before its {t:?}",
+                        r.spawn_elapsed
+                    ));
+                }
+                None => return Err("a spawn without a deadline timed out".into()),
+            }
+        }
         Got::Err(BridgeError::Shutdown) | Got::SpawnErr(BridgeError::Shutdown) => {
             if !shutting_down {
                 return Err("`Shutdown` before the shutdown began".into());
@@ -1467,8 +1481,9 @@ fn check_record(r: &Record, shutdown_began: Instant) -> Result<(), String> {
 ///
 /// - `timeouts`: once per `TimedOut` a caller receives, wherever it comes from: a
 ///   `call_timeout` or `join_timeout` deadline (`finish_call`, `join_deadline`), a deadline
-///   that passed while waiting for another caller's start (`Inner::start`), and a
-///   `spawn_timeout` task's own `TimedOut` when it is joined or awaited (`Counters::observe`).
+///   that passed while waiting for a runtime's start (`Inner::start`, `Inner::start_aside`),
+///   `spawn_timeout` included, and a `spawn_timeout` task's own `TimedOut` when it is joined
+///   or awaited (`Counters::observe`).
 ///   A cancelled, dropped or detached task's outcome is never observed and never counted. So
 ///   the number of `TimedOut` results seen is *exactly* `timeouts`.
 /// - `panics`: once per panic re-raised on a caller (`observe` before `into_result`), and a
@@ -1489,7 +1504,12 @@ fn check_stats(
 ) {
     let timeouts = records
         .iter()
-        .filter(|r| matches!(r.got, Got::Err(BridgeError::TimedOut)))
+        .filter(|r| {
+            matches!(
+                r.got,
+                Got::Err(BridgeError::TimedOut) | Got::SpawnErr(BridgeError::TimedOut)
+            )
+        })
         .count() as u64;
     let panics = records
         .iter()
