@@ -163,6 +163,28 @@ impl From<BridgeError> for io::Error {
     }
 }
 
+/// Why a generation was closed, failing the calls in flight on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Closed {
+    Shutdown,
+    Retired,
+}
+
+impl From<Closed> for Abort {
+    fn from(closed: Closed) -> Abort {
+        match closed {
+            Closed::Shutdown => Abort::Shutdown,
+            Closed::Retired => Abort::Retired,
+        }
+    }
+}
+
+impl From<Closed> for BridgeError {
+    fn from(closed: Closed) -> BridgeError {
+        Abort::from(closed).into()
+    }
+}
+
 /// Why the bridge failed a call that was in flight; cheap to copy into many result slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Abort {

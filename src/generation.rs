@@ -1,8 +1,9 @@
-//! A runtime generation: one runtime started by the factory, and the calls in flight on it.
+//! A runtime generation: one runtime started by the factory, the registry of the calls in
+//! flight on it, the count of the steps it ran, and which threads must not block on it.
 //!
 //! The bridge publishes one generation at a time. A generation is *closed* exactly once, when
 //! it is retired by the health check or shut down; closing fails every call still registered
-//! on it, so no caller is left waiting on a runtime that is gone or stuck.
+//! on it (see [`Registry`]).
 
 use std::{
     cell::Cell,
@@ -11,11 +12,11 @@ use std::{
 };
 
 use crate::{
-    error::Abort,
+    error::Closed,
     fork,
+    registry::{Abortable, Registration, Registry},
     runtime::BridgeRuntime,
-    slot::Abortable,
-    sync::{Arc, AtomicUsize, Mutex, Ordering, lock},
+    sync::Arc,
 };
 
 #[cfg(not(loopbridge_loom))]
@@ -23,28 +24,17 @@ std::thread_local! {
     /// The [`Generation::uid`] of the generation whose step this thread ran last: a thread that
     /// runs a generation's steps is one of its runtime's threads for good.
     static STEPS_OF: Cell<u64> = const { Cell::new(0) };
+    /// On a one-off thread serving a nested call: the id of the bridge it serves.
+    static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
 }
 
-// The same for the models: loom's `thread_local!` gives each model thread its own.
+// The same for the models: loom's `thread_local!` gives each model thread its own, and takes
+// no `const` initializer.
 #[cfg(loopbridge_loom)]
 loom::thread_local! {
     static STEPS_OF: Cell<u64> = Cell::new(0);
+    static ONE_OFF_FOR: Cell<u64> = Cell::new(0);
 }
-
-/// [`Generation::closed`] while the generation is open.
-const OPEN: usize = 0;
-
-/// How [`Generation::closed`] stores a reason.
-fn code(reason: Abort) -> usize {
-    match reason {
-        Abort::Shutdown => 1,
-        Abort::Retired => 2,
-        Abort::Cancelled => 3,
-    }
-}
-
-/// Registry shards: callers on different threads mostly take different locks.
-const SHARDS: usize = if cfg!(loopbridge_loom) { 1 } else { 8 };
 
 // Aligned so that the `Arc`'s reference counts, which every call's task touches from the
 // runtime's thread, do not share a cache line with the fields every caller reads.
@@ -58,11 +48,7 @@ pub(crate) struct Generation {
     /// progress count's line is written by every step.
     uid: u64,
     pub(crate) runtime: Box<dyn BridgeRuntime>,
-    /// Started for one call of a per-call bridge, and shut down after it.
-    pub(crate) ephemeral: bool,
-    /// [`OPEN`], or why the generation was closed (an [`Abort`] as [`code`]).
-    closed: AtomicUsize,
-    shards: [Padded<Mutex<Registry>>; SHARDS],
+    registry: Arc<Registry>,
     /// The steps its runtime has started, counted by the calls themselves.
     pub(crate) progress: Arc<Progress>,
 }
@@ -99,28 +85,10 @@ impl Progress {
     }
 }
 
-/// One registry shard per cache line (two, against the adjacent-line prefetcher): callers on
-/// different threads do not contend for a line they do not share.
-#[derive(Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// The calls in flight on one shard: a slab of slots that can be failed from outside.
-#[derive(Default)]
-struct Registry {
-    entries: Vec<Option<Arc<dyn Abortable>>>,
-    free: Vec<usize>,
-}
-
 impl Generation {
     /// A generation of `runtime`, whose factory was called in the fork epoch `epoch` (read
     /// with [`fork::epoch`] before the factory ran, so that a fork during the start counts).
-    pub(crate) fn new(
-        id: u64,
-        epoch: u64,
-        runtime: Box<dyn BridgeRuntime>,
-        ephemeral: bool,
-    ) -> Generation {
+    pub(crate) fn new(id: u64, epoch: u64, runtime: Box<dyn BridgeRuntime>) -> Generation {
         static NEXT_UID: StdAtomicU64 = StdAtomicU64::new(1);
         let uid = NEXT_UID.fetch_add(1, StdOrdering::Relaxed);
         Generation {
@@ -128,9 +96,7 @@ impl Generation {
             epoch,
             uid,
             runtime,
-            ephemeral,
-            closed: AtomicUsize::new(OPEN),
-            shards: Default::default(),
+            registry: Arc::new(Registry::new()),
             progress: Arc::new(Progress {
                 steps: StdAtomicU64::new(0),
                 uid,
@@ -144,10 +110,16 @@ impl Generation {
         self.epoch == fork::current()
     }
 
-    /// Whether the current thread has run steps of this generation: blocking on the
-    /// generation there would keep the thread from running them.
-    pub(crate) fn runs_steps_here(&self) -> bool {
-        STEPS_OF.with(Cell::get) == self.uid
+    /// Whether the current thread would block this generation, of the bridge with id
+    /// `bridge`, on itself: it has run the generation's steps, the adapter says it is one of
+    /// the threads that run the runtime's tasks, or it is a one-off thread serving a nested
+    /// call of the bridge while a runtime thread waits for it. A thread that merely has the
+    /// runtime's context (tokio's blocking pool, or `Handle::enter`) is not one: the runtime
+    /// serves its calls as usual.
+    pub(crate) fn blocks_itself_here(&self, bridge: u64) -> bool {
+        ONE_OFF_FOR.with(Cell::get) == bridge
+            || STEPS_OF.with(Cell::get) == self.uid
+            || self.runtime.is_runtime_thread()
     }
 
     /// A reading of the runtime's progress, for the health check.
@@ -158,78 +130,39 @@ impl Generation {
         }
     }
 
-    /// Registers a call in flight, so that closing the generation fails it.
-    ///
-    /// Returns `None` if the generation is already closed. The check happens under the shard
-    /// lock that [`close`](Self::close) takes after setting the flag, so every registration
-    /// either sees the flag or is seen by `close`.
-    pub(crate) fn register(self: &Arc<Self>, slot: Arc<dyn Abortable>) -> Option<Registration> {
-        let shard = shard_index();
-        let mut registry = lock(&self.shards[shard].0);
-        if self.is_closed() {
-            return None;
-        }
-        let key = match registry.free.pop() {
-            Some(key) => {
-                registry.entries[key] = Some(slot);
-                key
-            }
-            None => {
-                registry.entries.push(Some(slot));
-                registry.entries.len() - 1
-            }
-        };
-        drop(registry);
-        Some(Registration {
-            generation: self.clone(),
-            shard,
-            key,
-        })
+    /// Registers a call in flight, so that closing the generation fails it; `None` if it is
+    /// closed already (see [`Registry::register`]).
+    pub(crate) fn register(&self, slot: Arc<dyn Abortable>) -> Option<Registration> {
+        self.registry.register(slot)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire) != OPEN
+        self.registry.is_closed()
     }
 
     /// Why the generation was closed: what a call that finds it closed fails with.
-    pub(crate) fn close_reason(&self) -> Option<Abort> {
-        match self.closed.load(Ordering::Acquire) {
-            OPEN => None,
-            code if code == self::code(Abort::Shutdown) => Some(Abort::Shutdown),
-            code if code == self::code(Abort::Retired) => Some(Abort::Retired),
-            _ => Some(Abort::Cancelled),
-        }
+    pub(crate) fn close_reason(&self) -> Option<Closed> {
+        self.registry.close_reason()
     }
 
-    /// Closes the generation and fails every registered call with `reason`.
-    ///
-    /// Returns `true` for the one caller that closed it.
-    pub(crate) fn close(&self, reason: Abort) -> bool {
-        if self
-            .closed
-            .compare_exchange(OPEN, code(reason), Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return false;
-        }
-        for shard in &self.shards {
-            let drained = std::mem::take(&mut *lock(&shard.0));
-            for slot in drained.entries.into_iter().flatten() {
-                slot.abort(reason);
-            }
-        }
-        true
+    /// Closes the generation and fails every registered call with `reason`. Returns `true`
+    /// for the one caller that closed it.
+    pub(crate) fn close(&self, reason: Closed) -> bool {
+        self.registry.close(reason)
     }
 
     /// Number of calls registered right now (for `Debug`): tasks, nested calls, and blocking
     /// calls whose future was pending or whose caller parked (one answered while its caller
     /// still spins is never registered).
     pub(crate) fn in_flight(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| lock(&s.0).entries.iter().flatten().count())
-            .sum()
+        self.registry.in_flight()
     }
+}
+
+/// Marks the current thread as a one-off thread serving nested calls of the bridge with id
+/// `bridge` (see [`Generation::blocks_itself_here`]).
+pub(crate) fn serve_nested_calls_of(bridge: u64) {
+    ONE_OFF_FOR.with(|id| id.set(bridge));
 }
 
 impl fmt::Debug for Generation {
@@ -241,54 +174,4 @@ impl fmt::Debug for Generation {
             .field("in_flight", &self.in_flight())
             .finish()
     }
-}
-
-/// A call's entry in its generation's registry; dropping it unregisters the call.
-pub(crate) struct Registration {
-    pub(crate) generation: Arc<Generation>,
-    shard: usize,
-    key: usize,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let removed = {
-            let mut registry = lock(&self.generation.shards[self.shard].0);
-            // After `close` the registry was drained and this key is gone.
-            match registry.entries.get_mut(self.key) {
-                Some(entry @ Some(_)) => {
-                    let removed = entry.take();
-                    registry.free.push(self.key);
-                    removed
-                }
-                _ => None,
-            }
-        };
-        // Drop the slot outside the lock: dropping it may drop a value.
-        drop(removed);
-    }
-}
-
-impl fmt::Debug for Registration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registration")
-            .field("generation", &self.generation.id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Which registry shard the current thread uses: threads are dealt shards round-robin.
-fn shard_index() -> usize {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    SHARD
-        .try_with(|shard| {
-            if shard.get() == usize::MAX {
-                shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
-            }
-            shard.get()
-        })
-        .unwrap_or(0)
 }

@@ -209,8 +209,11 @@ mod error;
 mod fork;
 mod generation;
 mod global;
+mod harness;
+mod job;
 #[cfg(all(test, loopbridge_loom))]
 mod models;
+mod registry;
 mod runtime;
 mod slot;
 mod smol;
@@ -225,7 +228,8 @@ pub use crate::bridge::{
 };
 pub use crate::error::BridgeError;
 pub use crate::global::{global, shutdown_global};
-pub use crate::runtime::{BoxFuture, BridgeRuntime, Job, LocalBoxFuture, LocalJob, LocalJobFuture};
+pub use crate::job::{Job, LocalBoxFuture, LocalJob, LocalJobFuture};
+pub use crate::runtime::{BoxFuture, BridgeRuntime};
 pub use crate::smol::{SmolBuilder, SmolRuntime};
 pub use crate::stats::BridgeStats;
 pub use crate::task::BridgeTask;

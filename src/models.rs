@@ -28,8 +28,10 @@ use std::collections::VecDeque;
 
 use crate::{
     Bridge, BridgeError,
-    runtime::{BoxFuture, BridgeRuntime, Job},
-    slot::{Outcome, Slot, job},
+    harness::job,
+    job::Job,
+    runtime::{BoxFuture, BridgeRuntime},
+    slot::{Outcome, Slot},
     sync::{
         Arc, Condvar, Mutex, lock,
         thread::{self, JoinHandle, ThreadId},

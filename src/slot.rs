@@ -1,23 +1,21 @@
-//! The result slot shared by a caller and its job, and the wrapper that turns a future into a
-//! [`Job`].
+//! The result slot: the rendezvous between one caller and the task that runs its future, and
+//! where the task's later steps, timer and registration go (its *home*).
 
 use std::{
     any::Any,
     fmt,
-    future::{Future, poll_fn},
     panic::{self, AssertUnwindSafe},
-    pin::pin,
     task::{Poll, Waker},
     time::Instant,
 };
 
-use pin_project_lite::pin_project;
-
 use crate::{
     BridgeError,
     error::Abort,
-    generation::{Generation, Progress, Registration},
-    runtime::{BoxFuture, Job, LocalBoxFuture, LocalJob},
+    generation::{Generation, Progress},
+    job::Job,
+    registry::{Abortable, Registration},
+    runtime::BoxFuture,
     sync::{Arc, AtomicBool, Mutex, Ordering, Weak, lock},
 };
 
@@ -55,9 +53,10 @@ struct State<T> {
     waiter: Option<Waker>,
     /// The job's waker, so that a cancellation can make the job drop its future.
     task: Option<Waker>,
-    /// A detached task's registration, kept until the task ends, so that shutdown can still
-    /// reach (and cancel) a task nobody waits for.
-    kept: Option<Registration>,
+    /// A detached task's (or a pending blocking call's) registration, kept until the task
+    /// ends, so that shutdown can still reach (and cancel) a task nobody waits for; with its
+    /// generation, which lives as long as the task (a per-call runtime stops when it ends).
+    kept: Option<(Registration, Arc<Generation>)>,
     /// Where the call's steps run: the generation it is handed to, and, from its first step
     /// on (which only the runtime that accepted it runs), for good. `None` for a nested call,
     /// whose one-off thread schedules its steps itself.
@@ -154,7 +153,7 @@ impl<T> Slot<T> {
     }
 
     /// The runtime timer of the call's home, firing at `deadline`.
-    fn timer(&self, deadline: Instant) -> Option<BoxFuture> {
+    pub(crate) fn timer(&self, deadline: Instant) -> Option<BoxFuture> {
         let home = self.home()?;
         Some(
             home.runtime
@@ -239,11 +238,11 @@ impl<T> Slot<T> {
     /// Detaches the call: nobody will take its outcome, so the job drops it where it arrives
     /// (quietly: a panic in its `Drop` has nobody to go to). Keeps the task's registration
     /// until the task ends.
-    pub(crate) fn keep(&self, registration: Registration) {
+    pub(crate) fn keep(&self, registration: Registration, generation: Arc<Generation>) {
         let mut state = lock(&self.state);
         state.taken = true;
         if state.outcome.is_none() && !state.cancelled {
-            state.kept = Some(registration);
+            state.kept = Some((registration, generation));
             return;
         }
         // Already over: let both go, outside the lock (dropping the registration takes a
@@ -262,7 +261,7 @@ impl<T> Slot<T> {
     /// job woken while the runtime still runs it, so the future is dropped there.
     ///
     /// Returns why the generation was closed, if it already was: the job then ends here.
-    fn register_pending(self: &Arc<Self>) -> Result<(), Abort>
+    pub(crate) fn register_pending(self: &Arc<Self>) -> Result<(), Abort>
     where
         T: Send + 'static,
     {
@@ -273,7 +272,9 @@ impl<T> Slot<T> {
             return Ok(());
         };
         let Some(registration) = generation.register(self.clone()) else {
-            return Err(generation.close_reason().unwrap_or(Abort::Retired));
+            return Err(generation
+                .close_reason()
+                .map_or(Abort::Retired, Abort::from));
         };
         let mut state = lock(&self.state);
         if state.cancelled || state.outcome.is_some() {
@@ -281,7 +282,7 @@ impl<T> Slot<T> {
             drop(state);
             drop(registration);
         } else {
-            state.kept = Some(registration);
+            state.kept = Some((registration, generation));
         }
         Ok(())
     }
@@ -296,7 +297,7 @@ impl<T> Slot<T> {
 
     /// Job side: stores the outcome and wakes the caller. An outcome nobody will take is
     /// dropped here, on the job's thread.
-    fn complete(&self, outcome: Outcome<T>) {
+    pub(crate) fn complete(&self, outcome: Outcome<T>) {
         let (waiter, unwanted, kept, task) = {
             let mut state = lock(&self.state);
             let kept = state.kept.take();
@@ -319,7 +320,7 @@ impl<T> Slot<T> {
 
     /// Job side, as each step starts: registers the job's waker and returns `true` if the job
     /// must stop. Counts the step as its home's progress.
-    fn should_stop(&self, waker: &Waker) -> bool {
+    pub(crate) fn should_stop(&self, waker: &Waker) -> bool {
         let mut state = lock(&self.state);
         if let Some(home) = &state.home {
             home.progress.step_started();
@@ -352,11 +353,6 @@ impl<T> fmt::Debug for Slot<T> {
     }
 }
 
-/// A type-erased slot the bridge can fail from outside, on retirement or shutdown.
-pub(crate) trait Abortable: Send + Sync {
-    fn abort(&self, reason: Abort);
-}
-
 impl<T: Send> Abortable for Slot<T> {
     fn abort(&self, reason: Abort) {
         self.fail(reason.into());
@@ -375,195 +371,4 @@ fn wake(waker: Option<Waker>) {
 /// must not unwind into a runtime or a caller that is giving up.
 pub(crate) fn drop_quietly<T>(value: T) {
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
-}
-
-/// The schedule of a task whose steps run on its slot's home (see [`Slot::schedule`]).
-pub(crate) fn scheduler<T: Send + 'static>(
-    slot: &Arc<Slot<T>>,
-) -> impl Fn(Job) + Send + Sync + 'static {
-    let slot = slot.clone();
-    move |step| slot.schedule(step)
-}
-
-/// Makes `future` into a task that reports to `slot`, and returns its first [`Job`]. Every
-/// later wake of the task hands a new job to `schedule`.
-///
-/// With a `deadline`, the task fails with [`BridgeError::TimedOut`] when its home runtime's
-/// timer (made on the first step, on that runtime) fires first, and drops the future right
-/// there on the runtime.
-pub(crate) fn job<F, S>(
-    future: F,
-    slot: Arc<Slot<F::Output>>,
-    deadline: Option<Instant>,
-    schedule: S,
-) -> Job
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-    S: Fn(Job) + Send + Sync + 'static,
-{
-    let (first, task) = held_job(future, slot, deadline, schedule);
-    // The caller waits on the slot; the task's own handle is not needed.
-    task.detach();
-    first
-}
-
-/// Like [`job`], but also returns the task's handle. A blocking caller holds it until it has
-/// the outcome and drops it then: the task is then most often freed on the caller's thread,
-/// whose allocator gets the memory back for its next call (a task freed on the runtime's
-/// thread comes back to the caller's allocator by way of the other core's cache). Dropping
-/// the handle of a task that has not completed cancels it, as the slot's cancel does.
-pub(crate) fn held_job<F, S>(
-    future: F,
-    slot: Arc<Slot<F::Output>>,
-    deadline: Option<Instant>,
-    schedule: S,
-) -> (Job, async_task::Task<()>)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-    S: Fn(Job) + Send + Sync + 'static,
-{
-    let reporter = Reporter { slot, done: false };
-    let future = Contained::new(future);
-    let (runnable, task) = async_task::spawn(
-        async move {
-            let mut reporter = reporter;
-            drive(future, &reporter.slot, deadline).await;
-            reporter.done = true;
-        },
-        move |runnable| schedule(Job::new(runnable)),
-    );
-    (Job::new(runnable), task)
-}
-
-/// Owns a task's slot. If the task is dropped before it reports (its runtime stopped, or never
-/// ran it), this tells the caller the call was cancelled, so nobody waits for it forever.
-struct Reporter<T> {
-    slot: Arc<Slot<T>>,
-    done: bool,
-}
-
-impl<T> Drop for Reporter<T> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.slot.fail(BridgeError::Cancelled);
-        }
-    }
-}
-
-/// Wraps `make` into a [`LocalJob`] that reports to `slot`: the future is made and polled on
-/// the runtime thread that takes the job.
-pub(crate) fn local_job<M, F>(make: M, slot: Arc<Slot<F::Output>>) -> LocalJob
-where
-    M: FnOnce() -> F + Send + 'static,
-    F: Future + 'static,
-    F::Output: Send + 'static,
-{
-    let owner: Arc<dyn Abortable> = slot.clone();
-    LocalJob::new(
-        Box::new(move || -> LocalBoxFuture {
-            match panic::catch_unwind(AssertUnwindSafe(make)) {
-                Ok(future) => {
-                    let future = Contained::new(future);
-                    Box::pin(async move { drive(future, &slot, None).await })
-                }
-                Err(payload) => {
-                    slot.complete(Outcome::Panic(payload));
-                    Box::pin(async {})
-                }
-            }
-        }),
-        owner,
-    )
-}
-
-/// A job's body: polls `future` on the runtime until it completes, panics, is cancelled or
-/// (with a `deadline`) times out, drops it there, and reports to `slot`.
-async fn drive<F>(future: Contained<F>, slot: &Arc<Slot<F::Output>>, deadline: Option<Instant>)
-where
-    F: Future,
-    F::Output: Send + 'static,
-{
-    let mut timer: Option<BoxFuture> = None;
-    let mut deadline = deadline;
-    let mut future = pin!(future);
-    let mut first_pending = true;
-    let outcome = poll_fn(|cx| {
-        if slot.should_stop(cx.waker()) {
-            return Poll::Ready(None);
-        }
-        if let Some(deadline) = deadline.take() {
-            // Made here, on the first step: by the runtime that accepted the task.
-            timer = slot.timer(deadline);
-        }
-        let Some(running) = future.as_mut().project().future.as_pin_mut() else {
-            return Poll::Ready(None);
-        };
-        match panic::catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
-            Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
-            Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
-                Some(Poll::Ready(())) => Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut))),
-                _ if std::mem::take(&mut first_pending) => match slot.register_pending() {
-                    Ok(()) => Poll::Pending,
-                    Err(reason) => Poll::Ready(Some(Outcome::Failed(reason.into()))),
-                },
-                _ => Poll::Pending,
-            },
-        }
-    })
-    .await;
-    drop(timer);
-    // Drop the future here, on the runtime, before the caller hears of the outcome. A panic
-    // in its `Drop` counts as the future's panic unless it already panicked.
-    let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
-        future.as_mut().project().future.set(None)
-    }));
-    // What is discarded (an output the panic replaces, a second payload) is dropped quietly:
-    // its `Drop` is the caller's code too, and must not unwind into the runtime.
-    let outcome = match (outcome, dropped) {
-        (Some(Outcome::Panic(first)), second) => {
-            drop_quietly(second);
-            Some(Outcome::Panic(first))
-        }
-        (Some(replaced), Err(payload)) => {
-            drop_quietly(replaced);
-            Some(Outcome::Panic(payload))
-        }
-        (outcome, dropped) => {
-            drop_quietly(dropped);
-            outcome
-        }
-    };
-    if let Some(outcome) = outcome {
-        slot.complete(outcome);
-    }
-}
-
-pin_project! {
-    /// Holds a caller's future from the moment it becomes a task. Whenever the task is
-    /// dropped before the future ends (a cancel before its first poll, a runtime that stops
-    /// with the step queued), the future is dropped here, quietly: a panic in its `Drop` has
-    /// nobody to go to, and must not unwind into a runtime (async-task aborts the process on
-    /// it).
-    struct Contained<F> {
-        #[pin]
-        future: Option<F>,
-    }
-
-    impl<F> PinnedDrop for Contained<F> {
-        fn drop(this: Pin<&mut Self>) {
-            let mut future = this.project().future;
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
-        }
-    }
-}
-
-impl<F> Contained<F> {
-    fn new(future: F) -> Contained<F> {
-        Contained {
-            future: Some(future),
-        }
-    }
 }

@@ -14,7 +14,8 @@ use concurrent_queue::ConcurrentQueue;
 use event_listener::{Event, Listener};
 
 use crate::{
-    runtime::{BoxFuture, BridgeRuntime, Job, LocalJob},
+    job::{Job, LocalJob},
+    runtime::{BoxFuture, BridgeRuntime},
     spin,
     sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock},
 };

@@ -9,14 +9,20 @@ use std::{
 };
 
 use crate::{
-    BridgeError,
-    bridge::{self, Inner},
-    generation::Registration,
+    error::BridgeError,
+    generation::Generation,
+    registry::Registration,
     slot::{Outcome, Slot, drop_quietly},
     stats::Counters,
     sync::{Arc, Weak},
     wait::wait,
 };
+
+/// What a task reports to its bridge: a join that timed out, after which the bridge probes
+/// the task's runtime as after a timed-out call.
+pub(crate) trait Supervisor: Send + Sync {
+    fn timed_out(&self, generation: &Arc<Generation>);
+}
 
 /// A future spawned on a [`Bridge`](crate::Bridge), from [`Bridge::spawn`](crate::Bridge::spawn).
 ///
@@ -44,7 +50,9 @@ use crate::{
 pub struct BridgeTask<T> {
     slot: Arc<Slot<T>>,
     registration: Option<Registration>,
-    bridge: Weak<Inner>,
+    /// Held for the task's life: a per-call runtime lives as long as its task.
+    generation: Arc<Generation>,
+    bridge: Weak<dyn Supervisor>,
     bridge_id: u64,
     stats: Arc<Counters>,
     /// Set once the outcome was taken or the task was detached: nothing to cancel on drop.
@@ -55,13 +63,15 @@ impl<T> BridgeTask<T> {
     pub(crate) fn new(
         slot: Arc<Slot<T>>,
         registration: Registration,
-        bridge: Weak<Inner>,
+        generation: Arc<Generation>,
+        bridge: Weak<dyn Supervisor>,
         bridge_id: u64,
         stats: Arc<Counters>,
     ) -> BridgeTask<T> {
         BridgeTask {
             slot,
             registration: Some(registration),
+            generation,
             bridge,
             bridge_id,
             stats,
@@ -123,17 +133,14 @@ impl<T> BridgeTask<T> {
     }
 
     fn join_deadline(mut self, deadline: Option<Instant>) -> Result<T, BridgeError> {
-        let generation = match &self.registration {
-            Some(registration) => registration.generation.clone(),
-            None => unreachable!("a task is registered until it is done"),
-        };
+        let generation = self.generation.clone();
         if !generation.of_this_process() {
             // Spawned in a parent process, on a runtime that has no threads here.
             self.done = true;
             self.registration = None;
             return Err(BridgeError::Retired);
         }
-        if bridge::is_nested(self.bridge_id, &generation) {
+        if generation.blocks_itself_here(self.bridge_id) {
             return Err(BridgeError::Nested);
         }
         // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
@@ -146,8 +153,8 @@ impl<T> BridgeTask<T> {
             None => {
                 self.registration = None;
                 Counters::bump(&self.stats.timeouts);
-                if let Some(inner) = self.bridge.upgrade() {
-                    inner.check_health(&generation);
+                if let Some(bridge) = self.bridge.upgrade() {
+                    bridge.timed_out(&generation);
                 }
                 Err(BridgeError::TimedOut)
             }
@@ -183,7 +190,7 @@ impl<T> BridgeTask<T> {
         self.done = true;
         // Still registered until the task ends, so that a shutdown reaches it.
         if let Some(registration) = self.registration.take() {
-            self.slot.keep(registration);
+            self.slot.keep(registration, self.generation.clone());
         }
     }
 
@@ -227,11 +234,7 @@ impl<T> Future for BridgeTask<T> {
             !self.done,
             "loopbridge: `BridgeTask` polled after it completed or was detached"
         );
-        let inherited = self
-            .registration
-            .as_ref()
-            .is_some_and(|registration| !registration.generation.of_this_process());
-        if inherited {
+        if !self.generation.of_this_process() {
             // Spawned in a parent process, on a runtime that has no threads here.
             self.done = true;
             self.registration = None;
@@ -254,10 +257,7 @@ impl<T> fmt::Debug for BridgeTask<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BridgeTask")
             .field("bridge", &self.bridge_id)
-            .field(
-                "generation",
-                &self.registration.as_ref().map(|r| r.generation.id),
-            )
+            .field("generation", &self.generation.id)
             .field("finished", &self.is_finished())
             .finish()
     }

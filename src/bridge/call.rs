@@ -1,0 +1,358 @@
+//! The blocking and spawning entry points of a [`Bridge`]: `call`, `call_local`, `spawn`, each
+//! with a deadline or without.
+
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    context::{Context, lifecycle},
+    error::BridgeError,
+    harness::{held_job, job, local_job, scheduler},
+    slot::Slot,
+    stats::Counters,
+    sync::{Arc, Weak},
+    task::{BridgeTask, Supervisor},
+};
+
+use super::{
+    config::NestedPolicy,
+    handle::Bridge,
+    nested,
+    submit::{Submitted, submit, submit_call},
+};
+
+impl Bridge {
+    /// Runs `future` on the bridge's runtime and blocks the current thread until it completes.
+    ///
+    /// Works from any thread, including one that is inside another async runtime (its
+    /// `block_on` would panic or hang there). Starts the runtime if it is not running.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Shutdown`](crate::BridgeError::Shutdown) after [`shutdown`](Bridge::shutdown) or during it;
+    /// [`BridgeError::Start`](crate::BridgeError::Start) if the runtime could not be started;
+    /// [`BridgeError::Retired`](crate::BridgeError::Retired) if the runtime was retired while the call was in flight;
+    /// [`BridgeError::Nested`](crate::BridgeError::Nested) for a call from the bridge's own runtime under
+    /// [`NestedPolicy::Error`](crate::NestedPolicy::Error).
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `future` on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let n = bridge.call(async {
+    ///     async_io::Timer::after(std::time::Duration::from_millis(1)).await;
+    ///     5
+    /// })?;
+    /// assert_eq!(n, 5);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn call<F>(&self, future: F) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_inner(future, None)
+    }
+
+    /// Like [`call`](Bridge::call), but gives up at `timeout`.
+    ///
+    /// At the deadline the caller gets [`BridgeError::TimedOut`](crate::BridgeError::TimedOut) even if the runtime's thread
+    /// is blocked, and the future is cancelled: it is dropped on its runtime. Then the runtime
+    /// is probed, and retired if it does not respond (see the [type docs](Bridge)); that
+    /// decision has been made by the time this returns, so a timed-out call can take up to the
+    /// probe timeout longer than `timeout`. Other calls in flight on a healthy runtime are not
+    /// disturbed.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::TimedOut`](crate::BridgeError::TimedOut), and everything [`call`](Bridge::call) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `future` on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let quick = bridge.call_timeout(async { 1 }, Duration::from_secs(5));
+    /// assert_eq!(quick?, 1);
+    /// let stuck = bridge.call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10));
+    /// assert!(stuck.unwrap_err().is_timed_out());
+    /// assert_eq!(bridge.stats().timeouts, 1);
+    /// assert_eq!(bridge.stats().retired, 0); // the runtime answered its probe
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn call_timeout<F>(&self, future: F, timeout: Duration) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_inner(future, Some(timeout))
+    }
+
+    fn call_inner<F>(&self, future: F, timeout: Option<Duration>) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let inner = &*self.inner;
+        let generation = inner.supply.generation(deadline)?;
+        let future = Context::capture().attach(future);
+        let nested = generation.blocks_itself_here(inner.id);
+        if nested {
+            if inner.nested == NestedPolicy::Error {
+                return Err(BridgeError::Nested);
+            }
+            Counters::bump(&inner.stats.nested);
+            lifecycle!(
+                debug,
+                generation = generation.id,
+                "nested call served on a one-off thread"
+            );
+            let slot = Slot::new();
+            let registration =
+                nested::run_one_off(&inner.supply, inner.id, &generation, future, &slot)?;
+            let call = Submitted {
+                generation,
+                registration: Some(registration),
+            };
+            inner.finish_call(&slot, call, deadline, nested)
+        } else {
+            // Registered by its caller before it parks, or by its job once its future is
+            // pending, whichever comes first.
+            let slot = Slot::late_on(&generation);
+            let (first, task) = held_job(future, slot.clone(), None, scheduler(&slot));
+            let call = submit_call(&inner.supply, generation, first, &slot, deadline)?;
+            let result = inner.finish_call(&slot, call, deadline, nested);
+            drop(task);
+            result
+        }
+    }
+
+    /// Runs a future that is not `Send` on the bridge's runtime, and blocks until it
+    /// completes.
+    ///
+    /// `make` is sent to one runtime thread, which calls it and polls the future it returns
+    /// on that thread only, so the future may hold `Rc`s, `RefCell`s and other `!Send` state
+    /// across `.await`s. Timeouts ([`call_local_timeout`](Bridge::call_local_timeout)),
+    /// cancellation, panics, retirement and shutdown behave as for [`call`](Bridge::call).
+    ///
+    /// Supported on [`SmolRuntime`](crate::SmolRuntime) (a local executor beside the shared one, on its first
+    /// thread) and on tokio's current_thread flavour (a `LocalSet`).
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Unsupported`](crate::BridgeError::Unsupported) on a runtime without local tasks (tokio's multi_thread
+    /// flavour, say); [`BridgeError::Nested`](crate::BridgeError::Nested) when called from the bridge's own runtime, where
+    /// no one-off thread can take a future that cannot move; and everything
+    /// [`call`](Bridge::call) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `make` or from its future on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let len = bridge.call_local(|| async {
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     log.borrow_mut().push("before");
+    ///     async_io::Timer::after(std::time::Duration::from_millis(1)).await;
+    ///     log.borrow_mut().push("after");
+    ///     let len = log.borrow().len();
+    ///     len
+    /// })?;
+    /// assert_eq!(len, 2);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn call_local<M, F>(&self, make: M) -> Result<F::Output, BridgeError>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_local_inner(make, None)
+    }
+
+    /// Like [`call_local`](Bridge::call_local), but gives up at `timeout`, as
+    /// [`call_timeout`](Bridge::call_timeout) does: the future is dropped on its thread and
+    /// the runtime is probed.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::TimedOut`](crate::BridgeError::TimedOut), and everything [`call_local`](Bridge::call_local) returns.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic from `make` or from its future on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{rc::Rc, time::Duration};
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let err = bridge
+    ///     .call_local_timeout(
+    ///         || async {
+    ///             let _not_send = Rc::new(());
+    ///             futures_lite::future::pending::<()>().await
+    ///         },
+    ///         Duration::from_millis(10),
+    ///     )
+    ///     .unwrap_err();
+    /// assert!(err.is_timed_out());
+    /// ```
+    pub fn call_local_timeout<M, F>(
+        &self,
+        make: M,
+        timeout: Duration,
+    ) -> Result<F::Output, BridgeError>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        self.call_local_inner(make, Some(timeout))
+    }
+
+    fn call_local_inner<M, F>(
+        &self,
+        make: M,
+        timeout: Option<Duration>,
+    ) -> Result<F::Output, BridgeError>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let inner = &*self.inner;
+        let generation = inner.supply.generation(deadline)?;
+        if generation.blocks_itself_here(inner.id) {
+            return Err(BridgeError::Nested);
+        }
+        if !generation.runtime.supports_local() {
+            return Err(BridgeError::Unsupported(
+                "futures that are not Send (`call_local`); use SmolRuntime or tokio's \
+                 current_thread flavour",
+            ));
+        }
+        let slot = Slot::on(&generation);
+        let context = Context::capture();
+        let job = local_job(move || context.attach(make()), slot.clone());
+        let call = submit_call(&inner.supply, generation, job, &slot, deadline)?;
+        inner.finish_call(&slot, call, deadline, false)
+    }
+
+    /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`](crate::BridgeTask) for its result,
+    /// without blocking.
+    ///
+    /// Join the task from sync code with [`BridgeTask::join`](crate::BridgeTask::join), or `.await` it from any async
+    /// runtime. Dropping the task cancels the future; [`BridgeTask::detach`](crate::BridgeTask::detach) lets it run.
+    /// Spawning from the bridge's own runtime is fine.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Shutdown`](crate::BridgeError::Shutdown) after shutdown; [`BridgeError::Start`](crate::BridgeError::Start) if the runtime could
+    /// not be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn(async { 40 + 2 })?;
+    /// // ... do other work ...
+    /// assert_eq!(task.join()?, 42);
+    ///
+    /// // Or await it, from any runtime:
+    /// let v = futures_lite::future::block_on(async { bridge.spawn(async { 1 })?.await })?;
+    /// assert_eq!(v, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> Result<BridgeTask<F::Output>, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_inner(future, None)
+    }
+
+    /// Like [`spawn`](Bridge::spawn), with a deadline enforced on the runtime by its own
+    /// timer: when `timeout` passes, the future is dropped there and the task resolves to
+    /// [`BridgeError::TimedOut`](crate::BridgeError::TimedOut). Useful when the task is awaited rather than joined.
+    ///
+    /// # Errors
+    ///
+    /// As for [`spawn`](Bridge::spawn), and [`BridgeError::TimedOut`](crate::BridgeError::TimedOut) if the deadline passes
+    /// while the spawn waits for a runtime to start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let bridge = loopbridge::Bridge::new();
+    /// let task = bridge.spawn_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10))?;
+    /// assert!(futures_lite::future::block_on(task).unwrap_err().is_timed_out());
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn spawn_timeout<F>(
+        &self,
+        future: F,
+        timeout: Duration,
+    ) -> Result<BridgeTask<F::Output>, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_inner(future, Some(timeout))
+    }
+
+    fn spawn_inner<F>(
+        &self,
+        future: F,
+        timeout: Option<Duration>,
+    ) -> Result<BridgeTask<F::Output>, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let inner = &*self.inner;
+        // An `Instant` overflow means a deadline too far to matter: no timer.
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        // A runtime that needs starting first is waited for until the deadline at most.
+        let generation = inner.supply.generation(deadline)?;
+        let slot = Slot::on(&generation);
+        let future = Context::capture().attach(future);
+        let job = job(future, slot.clone(), deadline, scheduler(&slot));
+        let Submitted {
+            generation,
+            registration,
+        } = submit(&inner.supply, generation, job, &slot, deadline)?;
+        let supervisor: Weak<dyn Supervisor> = Arc::downgrade(&self.inner) as _;
+        // A per-call runtime lives as long as its task, detached or not: the task holds its
+        // generation (see `BridgeTask::detach`), and lets it go (and stop) when it ends.
+        Ok(BridgeTask::new(
+            slot,
+            registration.expect("an eager hand-over registers the call"),
+            generation,
+            supervisor,
+            inner.id,
+            inner.stats.clone(),
+        ))
+    }
+}

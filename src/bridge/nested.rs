@@ -1,0 +1,60 @@
+//! Nested calls: a blocking call from a thread that runs the bridge's runtime cannot wait for
+//! that runtime, so it runs on a one-off thread, inside a one-off runtime context the adapter
+//! provides (see `NestedPolicy`).
+
+use std::{future::Future, thread};
+
+use crate::{
+    error::BridgeError,
+    generation::{self, Generation},
+    harness::job,
+    job::Job,
+    registry::Registration,
+    slot::Slot,
+    sync::Arc,
+};
+
+use super::supply::Supply;
+
+/// Serves a nested call of the bridge with id `bridge` on a fresh thread with a one-off
+/// runtime context, registered on `generation` so that its retirement or shutdown fails it.
+pub(crate) fn run_one_off<F>(
+    supply: &Supply,
+    bridge: u64,
+    generation: &Arc<Generation>,
+    future: F,
+    slot: &Arc<Slot<F::Output>>,
+) -> Result<Registration, BridgeError>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let registration = generation
+        .register(slot.clone())
+        .ok_or_else(|| supply.closed_error())?;
+    // The job reads the slot first, so a cancellation that lands before the thread even exists
+    // still wins: the future is then dropped without being polled. Its steps run on the
+    // one-off thread, which drains them until the task is gone (and with it the sender).
+    let (steps, incoming) = async_channel::unbounded::<Job>();
+    let first = job(future, slot.clone(), None, move |step| {
+        let _ = steps.try_send(step);
+    });
+    let owner = generation.clone();
+    let reporter = slot.clone();
+    thread::Builder::new()
+        .name("loopbridge-nested".into())
+        .spawn(move || {
+            generation::serve_nested_calls_of(bridge);
+            let drain = Box::pin(async move {
+                first.run();
+                while let Ok(step) = incoming.recv().await {
+                    step.run();
+                }
+            });
+            if let Err(err) = owner.runtime.block_on_one_off(drain) {
+                reporter.refine_failure(BridgeError::Start(err));
+            }
+        })
+        .map_err(BridgeError::Start)?;
+    Ok(registration)
+}
