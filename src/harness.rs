@@ -149,7 +149,7 @@ where
             Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
             Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
                 Some(Poll::Ready(())) => Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut))),
-                _ if std::mem::take(&mut first_pending) => match slot.register_pending() {
+                _ if std::mem::take(&mut first_pending) => match slot.register_late() {
                     Ok(()) => Poll::Pending,
                     Err(reason) => Poll::Ready(Some(Outcome::Failed(reason.into()))),
                 },

@@ -85,8 +85,9 @@ pub(crate) struct Slot<T> {
     state: Mutex<State<T>>,
     /// Set once an outcome is stored: a spinning caller reads it without taking the lock.
     ready: AtomicBool,
-    /// A blocking call, which registers late: its job registers it in its home the first time
-    /// its future is pending (see [`register_pending`](Self::register_pending)).
+    /// A blocking call, which registers late: its caller registers it before parking, or its
+    /// job the first time its future is pending (see [`register_late`](Self::register_late)),
+    /// whichever comes first.
     registers_late: bool,
 }
 
@@ -253,7 +254,8 @@ impl<T> Slot<T> {
         drop_quietly(outcome);
     }
 
-    /// Job side, the first time the future of a blocking call is pending: registers the call
+    /// The job's side of a late registration (the caller's is `bridge::submit::register_late`):
+    /// the first time the future of a blocking call is pending, registers the call
     /// in its generation, and keeps the registration until the job ends. Its caller registers
     /// it only before parking; without this, a generation closed while the caller still spins
     /// would leave the pending future to be dropped wherever the caller finds that out, after
@@ -261,7 +263,7 @@ impl<T> Slot<T> {
     /// job woken while the runtime still runs it, so the future is dropped there.
     ///
     /// Returns why the generation was closed, if it already was: the job then ends here.
-    pub(crate) fn register_pending(self: &Arc<Self>) -> Result<(), Abort>
+    pub(crate) fn register_late(self: &Arc<Self>) -> Result<(), Abort>
     where
         T: Send + 'static,
     {
