@@ -211,6 +211,7 @@ mod generation;
 mod global;
 mod harness;
 mod job;
+pub mod kit;
 #[cfg(all(test, loopbridge_loom))]
 mod models;
 mod registry;

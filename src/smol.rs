@@ -2,28 +2,25 @@
 //! drive async-io.
 
 use std::{
-    cell::Cell,
     fmt, io,
     panic::{self, AssertUnwindSafe},
-    thread::{self, JoinHandle},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
     time::{Duration, Instant},
 };
 
 use async_executor::LocalExecutor;
 use concurrent_queue::ConcurrentQueue;
-use event_listener::{Event, Listener};
+use event_listener::Event;
 
 use crate::{
     job::{Job, LocalJob},
+    kit::{HotWindow, ThreadMark, Threads},
     runtime::{BoxFuture, BridgeRuntime},
-    spin,
-    sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock},
 };
-
-thread_local! {
-    /// On a `SmolRuntime` thread: the id of its runtime.
-    static RUNTIME_ID: Cell<u64> = const { Cell::new(0) };
-}
 
 /// The default [`BridgeRuntime`]: one or more persistent threads named `loopbridge-smol-N`
 /// that run the calls' steps ([`Job`]s) from a shared queue, each driving the [`async_io`]
@@ -55,11 +52,12 @@ thread_local! {
 /// ```
 pub struct SmolRuntime {
     shared: Arc<Shared>,
-    handles: Mutex<Vec<JoinHandle<()>>>,
+    threads: Threads,
 }
 
 struct Shared {
-    id: u64,
+    /// Marks the runtime's threads.
+    mark: ThreadMark,
     threads: usize,
     /// Set first when the runtime stops: `spawn` refuses from then on, and the threads drop
     /// the steps they still find instead of running them.
@@ -75,8 +73,6 @@ struct Shared {
     overflowed: Event,
     /// Local jobs for the first thread's local executor.
     local_jobs: async_channel::Sender<LocalJob>,
-    exited: AtomicUsize,
-    on_exit: Event,
 }
 
 /// Configures a [`SmolRuntime`]; from [`SmolRuntime::builder`].
@@ -143,21 +139,18 @@ impl SmolBuilder {
                  for one or SmolRuntime::with_threads(n) with n >= 1",
             ));
         }
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (jobs, incoming) = async_channel::bounded(QUEUE);
         let (local_jobs, local_incoming) = async_channel::unbounded();
         let shared = Arc::new(Shared {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            mark: ThreadMark::new(),
             threads: self.threads,
             stopping: AtomicBool::new(false),
             jobs,
             overflow: ConcurrentQueue::unbounded(),
             overflowed: Event::new(),
             local_jobs,
-            exited: AtomicUsize::new(0),
-            on_exit: Event::new(),
         });
-        let mut handles = Vec::with_capacity(self.threads);
+        let threads = Threads::new();
         for index in 0..self.threads {
             let mut builder = thread::Builder::new().name(format!("loopbridge-smol-{index}"));
             if let Some(bytes) = self.stack_size {
@@ -166,22 +159,16 @@ impl SmolBuilder {
             let thread_shared = shared.clone();
             let thread_jobs = incoming.clone();
             let thread_local_jobs = (index == 0).then(|| local_incoming.clone());
-            let spawned = builder.spawn(move || run(thread_shared, thread_jobs, thread_local_jobs));
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(err) => {
-                    shared.begin_stop();
-                    for handle in handles {
-                        let _ = handle.join();
-                    }
-                    return Err(err);
-                }
+            let spawned = threads.spawn(builder, move || {
+                run(thread_shared, thread_jobs, thread_local_jobs)
+            });
+            if let Err(err) = spawned {
+                shared.begin_stop();
+                threads.join(None);
+                return Err(err);
             }
         }
-        Ok(SmolRuntime {
-            shared,
-            handles: Mutex::new(handles),
-        })
+        Ok(SmolRuntime { shared, threads })
     }
 }
 
@@ -253,9 +240,7 @@ fn run(
     jobs: async_channel::Receiver<Job>,
     local_jobs: Option<async_channel::Receiver<LocalJob>>,
 ) {
-    RUNTIME_ID.with(|id| id.set(shared.id));
-    // Declared first, so it runs last: after everything the thread held has been dropped.
-    let _exit = OnExit(&shared);
+    shared.mark.mark_current_thread();
     // The first thread also runs futures that are not `Send`, on an executor of its own.
     let local = LocalExecutor::new();
     let first = local_jobs.is_some();
@@ -281,7 +266,7 @@ fn run(
         }
         crate::context::lifecycle!(
             error,
-            runtime = shared.id,
+            runtime = ?shared.mark,
             "a panic escaped a step on a smol runtime thread; the thread goes on serving"
         );
     }
@@ -308,14 +293,12 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
     const BATCH: u32 = 64;
     loop {
         if spins {
-            // When the thread last found its queue empty after running a step. The clock is
-            // read once per empty look, not per step: a read costs more than a look.
-            let mut idle_since: Option<Instant> = None;
+            let mut window = HotWindow::new();
             let mut batch = 0;
             loop {
                 if let Ok(job) = jobs.try_recv().or_else(|_| shared.overflow.pop()) {
                     shared.take(job);
-                    idle_since = None;
+                    window.worked();
                     batch += 1;
                     if batch < BATCH {
                         continue;
@@ -323,14 +306,12 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
                 } else if shared.stopping.load(Ordering::Relaxed) {
                     break;
                 } else {
-                    let now = Instant::now();
-                    if now - *idle_since.get_or_insert(now) >= spin::WINDOW {
-                        break;
-                    }
-                    let found = || !jobs.is_empty() || !shared.overflow.is_empty();
-                    if spin::until(&found, now, now + spin::BETWEEN_TURNS) {
-                        // A step arrived while spinning: run it before the reactor's turn.
-                        continue;
+                    match window.look(|| !jobs.is_empty() || !shared.overflow.is_empty()) {
+                        // The window has passed: sleep.
+                        None => break,
+                        // A step arrived while looking: run it before the reactor's turn.
+                        Some(true) => continue,
+                        Some(false) => {}
                     }
                 }
                 batch = 0;
@@ -374,15 +355,6 @@ async fn next_step(jobs: &async_channel::Receiver<Job>, shared: &Shared) -> Opti
     }
 }
 
-struct OnExit<'a>(&'a Shared);
-
-impl Drop for OnExit<'_> {
-    fn drop(&mut self) {
-        self.0.exited.fetch_add(1, Ordering::AcqRel);
-        self.0.on_exit.notify(usize::MAX);
-    }
-}
-
 impl Shared {
     /// Runs a step, or drops it once the runtime is stopping: either way on a runtime thread.
     fn take(&self, job: Job) {
@@ -422,10 +394,6 @@ impl Shared {
         self.jobs.close();
         self.local_jobs.close();
     }
-
-    fn all_exited(&self) -> bool {
-        self.exited.load(Ordering::Acquire) == self.threads
-    }
 }
 
 impl BridgeRuntime for SmolRuntime {
@@ -443,7 +411,7 @@ impl BridgeRuntime for SmolRuntime {
     }
 
     fn is_runtime_thread(&self) -> bool {
-        RUNTIME_ID.with(Cell::get) == self.shared.id
+        self.shared.mark.is_current_thread()
     }
 
     fn supports_local(&self) -> bool {
@@ -470,28 +438,7 @@ impl BridgeRuntime for SmolRuntime {
         if self.is_runtime_thread() {
             return false;
         }
-        let deadline = Instant::now().checked_add(grace);
-        while !self.shared.all_exited() {
-            let listener = self.shared.on_exit.listen();
-            if self.shared.all_exited() {
-                break;
-            }
-            let woke = match deadline {
-                Some(deadline) => listener.wait_deadline(deadline).is_some(),
-                None => {
-                    listener.wait();
-                    true
-                }
-            };
-            if !woke && !self.shared.all_exited() {
-                return false;
-            }
-        }
-        // Every thread has run its last line; joining only reaps it.
-        for handle in lock(&self.handles).drain(..) {
-            let _ = handle.join();
-        }
-        true
+        self.threads.join(Instant::now().checked_add(grace))
     }
 }
 
@@ -505,10 +452,9 @@ impl Drop for SmolRuntime {
 impl fmt::Debug for SmolRuntime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmolRuntime")
-            .field("id", &self.shared.id)
-            .field("threads", &self.shared.threads)
+            .field("mark", &self.shared.mark)
+            .field("threads", &self.threads)
             .field("stopping", &self.shared.stopping.load(Ordering::Relaxed))
-            .field("exited", &self.shared.exited.load(Ordering::Relaxed))
             .finish()
     }
 }

@@ -1,0 +1,477 @@
+//! The adapter kit: the pieces every [`BridgeRuntime`] adapter needs, so that none writes them
+//! again. The smol and tokio adapters are built from it, and so can yours (the
+//! `futures_pool_adapter` example is one, in about 150 lines).
+//!
+//! - [`ThreadMark`]: marks the threads that run a runtime's tasks, for
+//!   [`is_runtime_thread`](BridgeRuntime::is_runtime_thread).
+//! - [`ExitLatch`]: counts what is alive (threads, tasks) and lets a shutdown wait, within its
+//!   grace, until nothing is; never longer.
+//! - [`Threads`]: named threads whose exits are counted, started so that a failed spawn or a
+//!   runtime that cannot be built leaves nothing behind, and joined only once they have exited.
+//! - [`HotWindow`]: how long a thread that ran out of work keeps looking for more before it
+//!   sleeps, so that back-to-back calls do not pay for waking a parked thread.
+//!
+//! # Examples
+//!
+//! The threads of a runtime, each running until told to stop, joined within a grace:
+//!
+//! ```
+//! use std::{sync::{Arc, atomic::{AtomicBool, Ordering}}, thread, time::{Duration, Instant}};
+//! use loopbridge::kit::{ThreadMark, Threads};
+//!
+//! let mark = ThreadMark::new();
+//! let stop = Arc::new(AtomicBool::new(false));
+//! let threads = Threads::new();
+//! for n in 0..2 {
+//!     let (mark, stop) = (mark, stop.clone());
+//!     threads.spawn(thread::Builder::new().name(format!("my-runtime-{n}")), move || {
+//!         mark.mark_current_thread();
+//!         while !stop.load(Ordering::Acquire) {
+//!             thread::sleep(Duration::from_millis(1));
+//!         }
+//!     })?;
+//! }
+//! assert!(!mark.is_current_thread());
+//! stop.store(true, Ordering::Release);
+//! assert!(threads.join(Instant::now().checked_add(Duration::from_secs(5))));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! [`BridgeRuntime`]: crate::BridgeRuntime
+//! [`BridgeRuntime::is_runtime_thread`]: crate::BridgeRuntime::is_runtime_thread
+
+use std::{
+    cell::Cell,
+    fmt, io,
+    sync::{
+        Arc, Condvar, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
+};
+
+#[cfg(doc)]
+use crate::runtime::BridgeRuntime;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ===== ThreadMark =====
+
+std::thread_local! {
+    /// The mark of the runtime whose tasks this thread runs, or 0.
+    static MARK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Marks the threads that run one runtime's tasks: what
+/// [`BridgeRuntime::is_runtime_thread`] answers from. Each mark is unique in the process; a
+/// thread carries one mark at a time. Copy it into the closures that run on the runtime's
+/// threads (a thread's body, tokio's `on_thread_park`).
+///
+/// ```
+/// let mark = loopbridge::kit::ThreadMark::new();
+/// let on_it = std::thread::spawn(move || {
+///     mark.mark_current_thread();
+///     mark.is_current_thread()
+/// });
+/// assert!(on_it.join().unwrap());
+/// assert!(!mark.is_current_thread());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadMark(u64);
+
+impl ThreadMark {
+    /// A mark no other runtime has.
+    ///
+    /// ```
+    /// use loopbridge::kit::ThreadMark;
+    /// assert_ne!(ThreadMark::new(), ThreadMark::new());
+    /// ```
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> ThreadMark {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ThreadMark(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Marks the current thread as one that runs this runtime's tasks.
+    ///
+    /// ```
+    /// let mark = loopbridge::kit::ThreadMark::new();
+    /// std::thread::spawn(move || mark.mark_current_thread()).join().unwrap();
+    /// ```
+    pub fn mark_current_thread(self) {
+        MARK.with(|mark| mark.set(self.0));
+    }
+
+    /// Whether the current thread carries this mark.
+    ///
+    /// ```
+    /// assert!(!loopbridge::kit::ThreadMark::new().is_current_thread());
+    /// ```
+    pub fn is_current_thread(self) -> bool {
+        MARK.try_with(Cell::get).is_ok_and(|mark| mark == self.0)
+    }
+}
+
+// ===== ExitLatch =====
+
+/// Counts what is alive (a runtime's threads, an attached runtime's tasks) and lets a shutdown
+/// wait, within its grace, until nothing is.
+///
+/// Each live thing holds an [`ExitGuard`] from [`enter`](ExitLatch::enter); it counts as gone
+/// once the guard is dropped, however it ends, by a panic included. Clones share one count.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use loopbridge::kit::ExitLatch;
+///
+/// let latch = ExitLatch::new();
+/// let guard = latch.enter();
+/// let deadline = Instant::now().checked_add(Duration::from_millis(10));
+/// assert!(!latch.wait(deadline), "still alive");
+/// std::thread::spawn(move || drop(guard));
+/// assert!(latch.wait(None));
+/// ```
+#[derive(Clone, Default)]
+pub struct ExitLatch(Arc<(Mutex<usize>, Condvar)>);
+
+/// One live thing counted by an [`ExitLatch`]; dropping it counts it out.
+#[must_use = "the thing counts as gone as soon as its guard is dropped"]
+pub struct ExitGuard(ExitLatch);
+
+impl ExitLatch {
+    /// A latch with nothing alive.
+    ///
+    /// ```
+    /// assert_eq!(loopbridge::kit::ExitLatch::new().live(), 0);
+    /// ```
+    pub fn new() -> ExitLatch {
+        ExitLatch::default()
+    }
+
+    /// Counts one more thing alive until the guard is dropped. In a thread's body, take it
+    /// first, so that it drops last: after everything else the thread held.
+    ///
+    /// ```
+    /// let latch = loopbridge::kit::ExitLatch::new();
+    /// let guard = latch.enter();
+    /// assert_eq!(latch.live(), 1);
+    /// drop(guard);
+    /// assert_eq!(latch.live(), 0);
+    /// ```
+    pub fn enter(&self) -> ExitGuard {
+        *lock(&self.0.0) += 1;
+        ExitGuard(self.clone())
+    }
+
+    /// How many things are alive now.
+    ///
+    /// ```
+    /// assert_eq!(loopbridge::kit::ExitLatch::new().live(), 0);
+    /// ```
+    pub fn live(&self) -> usize {
+        *lock(&self.0.0)
+    }
+
+    /// Waits until nothing is alive, or until `deadline` (`None`: no limit). Returns whether
+    /// nothing is.
+    ///
+    /// ```
+    /// assert!(loopbridge::kit::ExitLatch::new().wait(None));
+    /// ```
+    pub fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut live = lock(&self.0.0);
+        while *live > 0 {
+            let timeout = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            if timeout.is_zero() {
+                return false;
+            }
+            live = self
+                .0
+                .1
+                .wait_timeout(live, timeout)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let mut live = lock(&self.0.0.0);
+        *live -= 1;
+        if *live == 0 {
+            self.0.0.1.notify_all();
+        }
+    }
+}
+
+impl fmt::Debug for ExitLatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExitLatch")
+            .field("live", &self.live())
+            .finish()
+    }
+}
+
+impl fmt::Debug for ExitGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExitGuard").finish_non_exhaustive()
+    }
+}
+
+// ===== Threads =====
+
+/// A runtime's threads: spawned by name, counted out by an [`ExitLatch`] as they exit, and
+/// joined by [`join`](Threads::join) only once every one of them has exited, within a
+/// deadline. A thread that is stuck is never waited for beyond it, and never joined.
+///
+/// ```
+/// use std::{thread, time::{Duration, Instant}};
+/// use loopbridge::kit::Threads;
+///
+/// let threads = Threads::new();
+/// threads.spawn(thread::Builder::new().name("quick".into()), || {})?;
+/// assert!(threads.join(Instant::now().checked_add(Duration::from_secs(5))));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Threads {
+    latch: ExitLatch,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Threads {
+    /// No threads yet.
+    ///
+    /// ```
+    /// assert!(loopbridge::kit::Threads::new().all_exited());
+    /// ```
+    pub fn new() -> Threads {
+        Threads::default()
+    }
+
+    /// Spawns a thread from `builder` (name it `loopbridge-…` or after your runtime) that
+    /// runs `body`; it counts as exited once `body` has returned or unwound and everything it
+    /// held has been dropped.
+    ///
+    /// # Errors
+    ///
+    /// The error of the spawn; nothing is counted then.
+    ///
+    /// ```
+    /// let threads = loopbridge::kit::Threads::new();
+    /// threads.spawn(std::thread::Builder::new(), || {})?;
+    /// assert!(threads.join(None));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn(
+        &self,
+        builder: thread::Builder,
+        body: impl FnOnce() + Send + 'static,
+    ) -> io::Result<()> {
+        let exit = self.latch.enter();
+        let handle = builder.spawn(move || {
+            // Moved in first, so it drops last.
+            let _exit = exit;
+            body();
+        })?;
+        lock(&self.handles).push(handle);
+        Ok(())
+    }
+
+    /// Spawns a thread that builds something on itself (a runtime whose threads or drivers
+    /// must live there) and reports it through `ready`, then runs on; returns what it
+    /// reported, once it has.
+    ///
+    /// # Errors
+    ///
+    /// The error of the spawn, or the error the thread reported; the thread has then been
+    /// joined. A thread that panics before it reports is an error too.
+    ///
+    /// ```
+    /// use std::{sync::mpsc, thread};
+    /// use loopbridge::kit::Threads;
+    ///
+    /// let threads = Threads::new();
+    /// let (stop, stopped) = mpsc::channel::<()>();
+    /// let answer = threads.spawn_ready(thread::Builder::new(), move |ready| {
+    ///     ready.send(Ok(42)).unwrap();
+    ///     let _ = stopped.recv();
+    /// })?;
+    /// assert_eq!(answer, 42);
+    /// drop(stop);
+    /// assert!(threads.join(None));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_ready<T: Send + 'static>(
+        &self,
+        builder: thread::Builder,
+        body: impl FnOnce(mpsc::Sender<io::Result<T>>) + Send + 'static,
+    ) -> io::Result<T> {
+        let (ready, reported) = mpsc::channel();
+        self.spawn(builder, move || body(ready))?;
+        match reported.recv() {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => {
+                self.join(None);
+                Err(err)
+            }
+            Err(_) => {
+                self.join(None);
+                Err(io::Error::other(
+                    "a runtime thread panicked before it was ready",
+                ))
+            }
+        }
+    }
+
+    /// Whether every thread spawned so far has exited.
+    ///
+    /// ```
+    /// assert!(loopbridge::kit::Threads::new().all_exited());
+    /// ```
+    pub fn all_exited(&self) -> bool {
+        self.latch.live() == 0
+    }
+
+    /// Waits until every thread has exited, or until `deadline` (`None`: no limit), and joins
+    /// them if they have; returns whether they have. Joining then only reaps them. Never call
+    /// it from one of the threads: it would wait for itself until the deadline.
+    ///
+    /// ```
+    /// assert!(loopbridge::kit::Threads::new().join(None));
+    /// ```
+    pub fn join(&self, deadline: Option<Instant>) -> bool {
+        if !self.latch.wait(deadline) {
+            return false;
+        }
+        for handle in lock(&self.handles).drain(..) {
+            let _ = handle.join();
+        }
+        true
+    }
+}
+
+impl fmt::Debug for Threads {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Threads")
+            .field("running", &self.latch.live())
+            .finish()
+    }
+}
+
+// ===== HotWindow =====
+
+/// How long a runtime thread that ran out of work keeps looking for more before it sleeps.
+///
+/// Waking a parked thread costs tens of microseconds on a small VM; handing off between two
+/// running threads, well under one. So a thread that just ran a step stays hot for a short
+/// window (about twice a park and wake, 50 µs by default) and picks up the next step without
+/// being woken. An idle runtime burns no CPU once the window has passed.
+///
+/// ```
+/// use loopbridge::kit::HotWindow;
+///
+/// let mut window = HotWindow::new();
+/// window.worked();
+/// assert!(window.keep_looking(), "just worked: stay hot");
+/// ```
+#[derive(Clone, Debug)]
+pub struct HotWindow {
+    window: Duration,
+    /// When the thread last found no work after having some, if it has not found any since.
+    idle_since: Option<Instant>,
+}
+
+impl HotWindow {
+    /// A window of [`crate::kit::HotWindow::DEFAULT`].
+    ///
+    /// ```
+    /// let window = loopbridge::kit::HotWindow::new();
+    /// # drop(window);
+    /// ```
+    pub fn new() -> HotWindow {
+        HotWindow::with_window(HotWindow::DEFAULT)
+    }
+
+    /// The default window: about twice the cost of waking a parked thread on a 2-vCPU VM.
+    pub const DEFAULT: Duration = crate::spin::WINDOW;
+
+    /// A window of `window`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let window = loopbridge::kit::HotWindow::with_window(Duration::from_micros(20));
+    /// # drop(window);
+    /// ```
+    pub fn with_window(window: Duration) -> HotWindow {
+        HotWindow {
+            window,
+            idle_since: None,
+        }
+    }
+
+    /// Notes that the thread found work (or that work arrived): the window starts again.
+    ///
+    /// ```
+    /// loopbridge::kit::HotWindow::new().worked();
+    /// ```
+    pub fn worked(&mut self) {
+        self.idle_since = None;
+    }
+
+    /// Called when the thread finds no work: whether it should keep looking, because the
+    /// window since it last found some has not passed. Reads the clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut window = loopbridge::kit::HotWindow::with_window(Duration::ZERO);
+    /// window.worked();
+    /// assert!(!window.keep_looking());
+    /// ```
+    pub fn keep_looking(&mut self) -> bool {
+        let now = Instant::now();
+        now - *self.idle_since.get_or_insert(now) < self.window
+    }
+
+    /// Called when the thread finds no work: looks again with `found` in a short burst, until
+    /// it returns `true` or [`BETWEEN_TURNS`](Self::BETWEEN_TURNS) has passed, unless the
+    /// window has passed, when it returns `None` (time to sleep). Between two bursts, let the
+    /// thread's reactor turn (yield to it): a turn is a system call, far slower than a look,
+    /// so a step that arrives meanwhile is picked up sooner. Reads the clock once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use loopbridge::kit::HotWindow;
+    ///
+    /// let mut window = HotWindow::new();
+    /// assert_eq!(window.look(|| true), Some(true));
+    /// let mut cold = HotWindow::with_window(Duration::ZERO);
+    /// assert_eq!(cold.look(|| true), None);
+    /// ```
+    pub fn look(&mut self, found: impl Fn() -> bool) -> Option<bool> {
+        let now = Instant::now();
+        if now - *self.idle_since.get_or_insert(now) >= self.window {
+            return None;
+        }
+        Some(crate::spin::until(&found, now, now + Self::BETWEEN_TURNS))
+    }
+
+    /// How long one burst of [`look`](Self::look) lasts: IO and timers wait at most this
+    /// much longer than if the thread slept on its reactor.
+    pub const BETWEEN_TURNS: Duration = crate::spin::BETWEEN_TURNS;
+}
+
+impl Default for HotWindow {
+    fn default() -> HotWindow {
+        HotWindow::new()
+    }
+}
