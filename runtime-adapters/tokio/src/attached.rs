@@ -1,27 +1,26 @@
-//! The `from_handle` flavour: the bridge's tasks on a runtime the application owns, tracked so
+//! The `from_handle` flavour: the bridge's tasks on a runtime the application owns, counted so
 //! that retirement and shutdown stop them, and only them.
 
 use std::{
     future::{Future, poll_fn},
     pin::{Pin, pin},
     sync::{
-        Arc, Condvar, Mutex, PoisonError,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     task::Poll,
     time::Instant,
 };
 
-use loopbridge::Job;
+use loopbridge::{Job, kit::ExitLatch};
 use tokio::{runtime::Handle, sync::Notify};
 
 #[derive(Debug, Default)]
 pub(crate) struct Attached {
     stopping: AtomicBool,
     stop: Notify,
-    /// How many of the bridge's tasks are alive on the application's runtime.
-    live: Mutex<usize>,
-    idle: Condvar,
+    /// The bridge's tasks alive on the application's runtime.
+    live: ExitLatch,
 }
 
 impl Attached {
@@ -29,8 +28,7 @@ impl Attached {
         if self.stopping.load(Ordering::Acquire) {
             return Err(job);
         }
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        let live = Live(self.clone());
+        let live = self.live.enter();
         let this = self.clone();
         drop(handle.spawn(async move {
             let _live = live;
@@ -59,23 +57,10 @@ impl Attached {
 
     /// Waits until none of the bridge's tasks is alive, or until `deadline`.
     pub(crate) fn wait_idle(&self, deadline: Option<Instant>) -> bool {
-        crate::wait_until(&self.live, &self.idle, deadline, |live| *live == 0)
+        self.live.wait(deadline)
     }
 
     pub(crate) fn live(&self) -> usize {
-        *self.live.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Counts one live task; dropped when the task ends or is dropped by its runtime.
-struct Live(Arc<Attached>);
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let mut live = self.0.live.lock().unwrap_or_else(PoisonError::into_inner);
-        *live -= 1;
-        if *live == 0 {
-            self.0.idle.notify_all();
-        }
+        self.live.live()
     }
 }

@@ -91,26 +91,24 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod attached;
-mod owned;
+mod current_thread;
+mod multi_thread;
+mod vitals;
 
 use std::{
-    cell::Cell,
-    fmt,
-    hash::{DefaultHasher, Hash, Hasher},
-    io,
-    sync::{
-        Arc, Condvar, Mutex, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    fmt, io,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 #[cfg(doc)]
 use loopbridge::Bridge;
-use loopbridge::{BoxFuture, BridgeRuntime, Job, LocalJob};
+use loopbridge::{BoxFuture, BridgeRuntime, Job, LocalJob, kit::ThreadMark};
 use tokio::runtime::{Builder, Handle, RuntimeFlavor};
 
-use crate::{attached::Attached, owned::Owned};
+use crate::{
+    attached::Attached, current_thread::CurrentThread, multi_thread::MultiThread, vitals::Vitals,
+};
 
 /// A [`BridgeRuntime`] on tokio: an owned current_thread or multi_thread runtime on threads of
 /// its own, or a runtime the application already runs.
@@ -134,34 +132,14 @@ use crate::{attached::Attached, owned::Owned};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TokioRuntime {
-    /// Unique in the process: the mark of the threads that run this runtime's tasks.
-    id: u64,
     handle: Handle,
     kind: Kind,
     vitals: Vitals,
 }
 
-std::thread_local! {
-    /// On a thread that runs an owned runtime's tasks (the current_thread driver, a
-    /// multi_thread worker): that runtime's [`TokioRuntime::id`].
-    static WORKER_OF: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Marks the current thread as one that runs the tasks of the owned runtime `id`.
-pub(crate) fn mark_worker(id: u64) {
-    WORKER_OF.with(|worker| worker.set(id));
-}
-
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 enum Kind {
-    Owned {
-        owned: Owned,
-        workers: Option<usize>,
-    },
+    CurrentThread(CurrentThread, ThreadMark),
+    MultiThread(MultiThread, ThreadMark, usize),
     Attached(Arc<Attached>),
 }
 
@@ -179,20 +157,9 @@ impl TokioRuntime {
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
     pub fn current_thread() -> io::Result<TokioRuntime> {
-        let id = next_id();
-        // The driver thread, which runs the tasks, marks itself.
-        let (owned, handle) = Owned::start(
-            || Builder::new_current_thread().enable_all().build(),
-            Some(id),
-        )?;
-        Ok(TokioRuntime::new(
-            id,
-            handle,
-            Kind::Owned {
-                owned,
-                workers: None,
-            },
-        ))
+        let mark = ThreadMark::new();
+        let (owned, handle) = CurrentThread::start(mark)?;
+        Ok(TokioRuntime::new(handle, Kind::CurrentThread(owned, mark)))
     }
 
     /// Starts a multi_thread runtime (IO and timers enabled) with `workers` worker threads
@@ -219,29 +186,11 @@ impl TokioRuntime {
                  use TokioRuntime::current_thread() for a single thread",
             ));
         }
-        let id = next_id();
-        let (owned, handle) = Owned::start(
-            move || {
-                Builder::new_multi_thread()
-                    .worker_threads(workers)
-                    .thread_name("loopbridge-tokio-w")
-                    // Only workers park and unpark, never the blocking pool's threads: a
-                    // worker marks itself the first time it does (and the bridge marks every
-                    // thread that runs one of its steps).
-                    .on_thread_park(move || mark_worker(id))
-                    .on_thread_unpark(move || mark_worker(id))
-                    .enable_all()
-                    .build()
-            },
-            None,
-        )?;
+        let mark = ThreadMark::new();
+        let (owned, handle) = MultiThread::start(workers, mark)?;
         Ok(TokioRuntime::new(
-            id,
             handle,
-            Kind::Owned {
-                owned,
-                workers: Some(workers),
-            },
+            Kind::MultiThread(owned, mark, workers),
         ))
     }
 
@@ -272,16 +221,11 @@ impl TokioRuntime {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_handle(handle: Handle) -> io::Result<TokioRuntime> {
-        Ok(TokioRuntime::new(
-            next_id(),
-            handle,
-            Kind::Attached(Arc::default()),
-        ))
+        Ok(TokioRuntime::new(handle, Kind::Attached(Arc::default())))
     }
 
-    fn new(id: u64, handle: Handle, kind: Kind) -> TokioRuntime {
+    fn new(handle: Handle, kind: Kind) -> TokioRuntime {
         TokioRuntime {
-            id,
             handle,
             kind,
             vitals: Vitals::default(),
@@ -301,7 +245,8 @@ impl TokioRuntime {
 
     fn begin_stop(&self) {
         match &self.kind {
-            Kind::Owned { owned, .. } => owned.begin_stop(),
+            Kind::CurrentThread(owned, _) => owned.begin_stop(),
+            Kind::MultiThread(owned, ..) => owned.begin_stop(),
             Kind::Attached(attached) => attached.begin_stop(),
         }
     }
@@ -316,7 +261,8 @@ impl TokioRuntime {
 impl BridgeRuntime for TokioRuntime {
     fn spawn(&self, job: Job) -> Result<(), Job> {
         match &self.kind {
-            Kind::Owned { owned, .. } => owned.spawn(&self.handle, job),
+            Kind::CurrentThread(owned, _) => owned.spawn(job),
+            Kind::MultiThread(owned, ..) => owned.spawn(&self.handle, job),
             Kind::Attached(attached) => attached.spawn(&self.handle, job),
         }
     }
@@ -337,7 +283,9 @@ impl BridgeRuntime for TokioRuntime {
     /// tokio does not tell its workers from its blocking pool.
     fn is_runtime_thread(&self) -> bool {
         match &self.kind {
-            Kind::Owned { .. } => WORKER_OF.with(Cell::get) == self.id,
+            Kind::CurrentThread(_, mark) | Kind::MultiThread(_, mark, _) => {
+                mark.is_current_thread()
+            }
             Kind::Attached(_) => {
                 self.in_context()
                     && (self.handle.runtime_flavor() == RuntimeFlavor::CurrentThread
@@ -356,16 +304,13 @@ impl BridgeRuntime for TokioRuntime {
     }
 
     fn supports_local(&self) -> bool {
-        match &self.kind {
-            Kind::Owned { owned, .. } => owned.supports_local(),
-            Kind::Attached(_) => false,
-        }
+        matches!(self.kind, Kind::CurrentThread(..))
     }
 
     fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
         match &self.kind {
-            Kind::Owned { owned, .. } => owned.spawn_local(job),
-            Kind::Attached(_) => Err(job),
+            Kind::CurrentThread(owned, _) => owned.spawn_local(job),
+            _ => Err(job),
         }
     }
 
@@ -395,7 +340,8 @@ impl BridgeRuntime for TokioRuntime {
         }
         let deadline = Instant::now().checked_add(grace);
         match &self.kind {
-            Kind::Owned { owned, .. } => owned.wait_exit(deadline),
+            Kind::CurrentThread(owned, _) => owned.join(deadline),
+            Kind::MultiThread(owned, ..) => owned.join(deadline),
             Kind::Attached(attached) => attached.wait_idle(deadline),
         }
     }
@@ -413,93 +359,17 @@ impl fmt::Debug for TokioRuntime {
         let mut s = f.debug_struct("TokioRuntime");
         s.field("id", &self.handle.id());
         match &self.kind {
-            Kind::Owned { owned, workers } => {
-                let flavor = match self.handle.runtime_flavor() {
-                    RuntimeFlavor::CurrentThread => "current_thread",
-                    _ => "multi_thread",
-                };
-                s.field("flavor", &flavor);
-                if let Some(workers) = workers {
-                    s.field("workers", workers);
-                }
-                s.field("owned", owned)
+            Kind::CurrentThread(owned, _) => {
+                s.field("flavor", &"current_thread").field("owned", owned)
             }
+            Kind::MultiThread(owned, _, workers) => s
+                .field("flavor", &"multi_thread")
+                .field("workers", workers)
+                .field("owned", owned),
             Kind::Attached(attached) => s
                 .field("flavor", &"from_handle")
                 .field("live_tasks", &attached.live()),
         };
         s.finish()
     }
-}
-
-/// What [`TokioRuntime::activity`] last read of the runtime's metrics, and how many signs of
-/// progress it has counted so far.
-#[derive(Debug, Default)]
-struct Vitals {
-    last: Mutex<Option<Reading>>,
-    progress: AtomicU64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Reading {
-    alive: usize,
-    queued: usize,
-    /// The workers' park counts and busy times, hashed: either changes only when a worker
-    /// parks or accounts the time it spent running tasks.
-    workers: u64,
-}
-
-impl Vitals {
-    /// Reads the metrics and counts a sign of progress since the last reading: fewer tasks
-    /// alive or queued (only running them makes those shrink; new ones only make them grow),
-    /// or a worker that parked or accounted busy time.
-    fn read(&self, handle: &Handle) -> u64 {
-        let metrics = handle.metrics();
-        let mut workers = DefaultHasher::new();
-        #[cfg(target_has_atomic = "64")]
-        for worker in 0..metrics.num_workers() {
-            metrics.worker_park_count(worker).hash(&mut workers);
-            metrics
-                .worker_total_busy_duration(worker)
-                .hash(&mut workers);
-        }
-        let now = Reading {
-            alive: metrics.num_alive_tasks(),
-            queued: metrics.global_queue_depth(),
-            workers: workers.finish(),
-        };
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(last) = *last {
-            if now.alive < last.alive || now.queued < last.queued || now.workers != last.workers {
-                self.progress.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        *last = Some(now);
-        self.progress.load(Ordering::Relaxed)
-    }
-}
-
-/// Waits on `cond` until `ready` holds for the value under `lock`, or until `deadline` (none:
-/// no limit). Returns whether it holds.
-pub(crate) fn wait_until<T>(
-    lock: &Mutex<T>,
-    cond: &Condvar,
-    deadline: Option<Instant>,
-    ready: impl Fn(&T) -> bool,
-) -> bool {
-    let mut value = lock.lock().unwrap_or_else(PoisonError::into_inner);
-    while !ready(&value) {
-        let timeout = match deadline {
-            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-            None => Duration::from_secs(3600),
-        };
-        if timeout.is_zero() {
-            return false;
-        }
-        value = cond
-            .wait_timeout(value, timeout)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
-    }
-    true
 }
