@@ -9,6 +9,7 @@ use std::{
     cell::Cell,
     fmt,
     sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering},
+    time::Duration,
 };
 
 use crate::{
@@ -163,6 +164,16 @@ impl Generation {
 /// `bridge` (see [`Generation::blocks_itself_here`]).
 pub(crate) fn serve_nested_calls_of(bridge: u64) {
     ONE_OFF_FOR.with(|id| id.set(bridge));
+}
+
+impl Drop for Generation {
+    /// Once nothing holds the generation (its calls and tasks have ended, and it is no longer
+    /// published), its runtime is told to stop, without waiting for it: the bridge never lets
+    /// a runtime go without a shutdown (see the `BridgeRuntime` contract). A generation that a
+    /// fork left behind is never dropped (see `fork`).
+    fn drop(&mut self) {
+        self.runtime.shutdown(Duration::ZERO);
+    }
 }
 
 impl fmt::Debug for Generation {

@@ -31,16 +31,22 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// # Contract
 ///
+/// Five methods to implement, two more for futures that are not `Send`, one optional hint. What
+/// the bridge relies on:
+///
 /// - [`spawn`](BridgeRuntime::spawn) never runs the job on the calling thread and never
 ///   blocks for long: the caller may be any thread, including one inside another runtime.
 /// - Jobs are polled only on the runtime's own threads, so that a blocked caller cannot stall
 ///   them, and are dropped (not leaked) when the runtime stops.
-/// - Dropping the runtime value must not block: it may signal its threads to stop but must not
-///   join them, because the last reference can be dropped on any thread, including a caller's
-///   or the runtime's own. Resources that belong to a thread are released by that thread when
-///   it exits.
-/// - [`shutdown`](BridgeRuntime::shutdown) returns within its grace period and never joins
-///   the thread it is called from.
+/// - [`shutdown`](BridgeRuntime::shutdown) is idempotent, returns within its grace period, and
+///   never joins the thread it is called from. The bridge calls it on every runtime before it
+///   lets the runtime go (with a zero grace when nobody should wait), on whatever thread lets
+///   it go last, so an adapter's `Drop` needs to stop nothing: it must only not block. (Stop
+///   the threads there anyway if users may drop your runtime outside a bridge, as the shipped
+///   adapters do.)
+///
+/// The [`kit`](crate::kit) has the pieces adapters share: thread marks, an exit latch, counted
+/// threads with a bounded join, and the hot window.
 ///
 /// # Examples
 ///
