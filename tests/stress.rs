@@ -1,21 +1,23 @@
-//! The seeded stress test with injected faults (see `tests/support/stress.rs`) on the smol
+//! The seeded stress test with injected faults (`loopbridge::conformance::stress`) on the smol
 //! adapter, with one executor thread and with three.
 //!
 //! `LOOPBRIDGE_STRESS=long` runs the long profile; `LOOPBRIDGE_STRESS_SEED=<u64>` replays a
 //! seed (printed on every run).
 
-mod support {
-    pub mod stress;
-}
-
-use loopbridge::SmolRuntime;
+use loopbridge::{
+    SmolRuntime,
+    conformance::{Suite, stress},
+};
 
 #[test]
 fn smol_one_thread() {
-    support::stress::run("smol_one_thread", 1, SmolRuntime::start);
+    stress::run("smol_one_thread", &Suite::new(SmolRuntime::start));
 }
 
 #[test]
 fn smol_three_threads() {
-    support::stress::run("smol_three_threads", 3, || SmolRuntime::with_threads(3));
+    stress::run(
+        "smol_three_threads",
+        &Suite::new(|| SmolRuntime::with_threads(3)).threads(3),
+    );
 }

@@ -23,6 +23,8 @@
 //!
 //! [`SmolRuntime`]: crate::SmolRuntime
 
+pub mod leaks;
+pub mod stress;
 pub mod support;
 
 use std::{
@@ -41,7 +43,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{Bridge, BridgeBuilder, BridgeError, BridgeRuntime, NestedPolicy};
+use crate::{BoxFuture, Bridge, BridgeBuilder, BridgeError, BridgeRuntime, NestedPolicy};
 use support::{
     DropSignal, Latch, PATIENCE, PanicOnDrop, SHORT, bounded, pending_with, thread_name,
 };
@@ -62,15 +64,25 @@ type Setup = Arc<dyn Fn() -> Factory + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct Suite {
+    name: &'static str,
     setup: Setup,
     threads: usize,
     owns_runtime: bool,
     local: bool,
+    timer: fn(Duration) -> BoxFuture,
+}
+
+/// An async-io timer: runtime-agnostic, the default [`Suite::timer`].
+fn async_io_timer(duration: Duration) -> BoxFuture {
+    Box::pin(async move {
+        async_io::Timer::after(duration).await;
+    })
 }
 
 impl fmt::Debug for Suite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Suite")
+            .field("name", &self.name)
             .field("threads", &self.threads)
             .field("owns_runtime", &self.owns_runtime)
             .field("local", &self.local)
@@ -94,10 +106,12 @@ impl Suite {
         let factory: Factory =
             Arc::new(move || factory().map(|r| Box::new(r) as Box<dyn BridgeRuntime>));
         Suite {
+            name: "adapter",
             setup: Arc::new(move || factory.clone()),
             threads: 1,
             owns_runtime: true,
             local: false,
+            timer: async_io_timer,
         }
     }
 
@@ -117,6 +131,7 @@ impl Suite {
         S: Fn() -> F + Send + Sync + 'static,
     {
         Suite {
+            name: "adapter",
             setup: Arc::new(move || {
                 let factory = setup();
                 Arc::new(move || factory().map(|r| Box::new(r) as Box<dyn BridgeRuntime>))
@@ -125,7 +140,64 @@ impl Suite {
             threads: 1,
             owns_runtime: true,
             local: false,
+            timer: async_io_timer,
         }
+    }
+
+    /// Names the adapter in the reports of the leak and stress harnesses (default
+    /// `"adapter"`).
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// let suite = Suite::new(SmolRuntime::start).named("smol, 1 thread");
+    /// assert_eq!(suite.name(), "smol, 1 thread");
+    /// ```
+    pub fn named(mut self, name: &'static str) -> Suite {
+        self.name = name;
+        self
+    }
+
+    /// The adapter's name (see [`named`](Suite::named)).
+    ///
+    /// ```
+    /// assert_eq!(loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start).name(), "adapter");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Sets the runtime's own timer, as the leak harness's timer calls use it (default: an
+    /// async-io timer, which works on any runtime). A timer whose future needs the runtime's
+    /// context must be made on first poll (an `async move` block does this).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use loopbridge::{BoxFuture, conformance::Suite, SmolRuntime};
+    ///
+    /// fn timer(duration: Duration) -> BoxFuture {
+    ///     Box::pin(async move { async_io::Timer::after(duration).await; })
+    /// }
+    /// let suite = Suite::new(SmolRuntime::start).timer(timer);
+    /// # let _ = suite;
+    /// ```
+    pub fn timer(mut self, timer: fn(Duration) -> BoxFuture) -> Suite {
+        self.timer = timer;
+        self
+    }
+
+    /// How many threads run the runtime's tasks (see [`threads`](Suite::threads)).
+    pub(crate) fn thread_count(&self) -> usize {
+        self.threads
+    }
+
+    /// Whether the runtime belongs to the adapter (see [`shared_runtime`](Suite::shared_runtime)).
+    pub(crate) fn owns_runtime(&self) -> bool {
+        self.owns_runtime
+    }
+
+    /// A timer future from the runtime's own timer (see [`timer`](Suite::timer)).
+    pub(crate) fn sleep(&self, duration: Duration) -> BoxFuture {
+        (self.timer)(duration)
     }
 
     /// Sets how many threads run the runtime's tasks: the checks block that many to wedge it

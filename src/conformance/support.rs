@@ -60,6 +60,24 @@ pub fn bounded_for<T: Send + 'static>(
     limit: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> T {
+    bounded_reporting(what, limit, String::new, f)
+}
+
+/// [`bounded_for`], saying what was going on when it hangs: `report` runs on the calling
+/// thread at the limit, and what it returns is printed before the process exits.
+///
+/// ```
+/// use std::time::Duration;
+/// use loopbridge::conformance::support::bounded_reporting;
+/// let n = bounded_reporting("quick", Duration::from_secs(5), || "stuck in step 3".into(), || 4);
+/// assert_eq!(n, 4);
+/// ```
+pub fn bounded_reporting<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    report: impl FnOnce() -> String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     let worker = thread::Builder::new()
         .name("test-bounded".into())
@@ -73,7 +91,8 @@ pub fn bounded_for<T: Send + 'static>(
         // Straight to the stream: the test harness's capture of `eprintln!` dies with us.
         let _ = writeln!(
             std::io::stderr(),
-            "`{what}` did not finish within {limit:?}: a deadlock or a hang; exiting"
+            "`{what}` did not finish within {limit:?}: a deadlock or a hang; exiting. {}",
+            report()
         );
         std::process::exit(101);
     }
@@ -214,8 +233,14 @@ pub fn eventually(mut check: impl FnMut() -> bool) -> bool {
 /// latch.release();
 /// latch.wait(); // returns at once
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct Latch(Arc<(Mutex<bool>, Condvar)>);
+#[derive(Clone, Debug)]
+pub struct Latch(Arc<(Mutex<bool>, Condvar)>, Duration);
+
+impl Default for Latch {
+    fn default() -> Latch {
+        Latch::with_patience(LATCH_PATIENCE)
+    }
+}
 
 impl Latch {
     /// A closed latch.
@@ -226,6 +251,17 @@ impl Latch {
     /// ```
     pub fn new() -> Latch {
         Latch::default()
+    }
+
+    /// A closed latch whose waiters give up after `patience` instead of [`LATCH_PATIENCE`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let latch = loopbridge::conformance::support::Latch::with_patience(Duration::ZERO);
+    /// latch.wait(); // gives up at once
+    /// ```
+    pub fn with_patience(patience: Duration) -> Latch {
+        Latch(Arc::default(), patience)
     }
 
     /// Opens the latch for every waiter, now and later.
@@ -256,7 +292,8 @@ impl Latch {
         bridge.call_timeout(async move { latch.wait() }, SHORT)
     }
 
-    /// Blocks the current thread until the latch opens (or [`LATCH_PATIENCE`] passes).
+    /// Blocks the current thread until the latch opens, or until its patience passes
+    /// ([`LATCH_PATIENCE`] unless made [`with_patience`](Latch::with_patience)).
     ///
     /// ```
     /// let latch = loopbridge::conformance::support::Latch::new();
@@ -265,10 +302,7 @@ impl Latch {
     /// ```
     pub fn wait(&self) {
         let guard = self.0.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = self
-            .0
-            .1
-            .wait_timeout_while(guard, LATCH_PATIENCE, |open| !*open);
+        let _ = self.0.1.wait_timeout_while(guard, self.1, |open| !*open);
     }
 }
 
@@ -354,7 +388,39 @@ pub fn thread_names() -> Vec<String> {
             }
         }
     }
+    names.sort();
     names
+}
+
+/// How many threads this process has (`/proc/self/task` entries; Linux, 0 elsewhere).
+///
+/// ```
+/// let threads = loopbridge::conformance::support::thread_count();
+/// # let _ = threads;
+/// ```
+pub fn thread_count() -> usize {
+    fs::read_dir("/proc/self/task").map_or(0, |dir| dir.count())
+}
+
+/// What this process's descriptors point at, as `fd->target` (Linux; for diagnostics).
+///
+/// ```
+/// let targets = loopbridge::conformance::support::fd_targets();
+/// # let _ = targets;
+/// ```
+pub fn fd_targets() -> Vec<String> {
+    fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|fd| {
+            let target = fs::read_link(fd.path()).map_or_else(
+                |err| format!("<{err}>"),
+                |target| target.display().to_string(),
+            );
+            format!("{}->{target}", fd.file_name().to_string_lossy())
+        })
+        .collect()
 }
 
 /// How many of this process's threads are bridge threads (named `loopbridge-…`).
@@ -369,7 +435,8 @@ pub fn bridge_threads() -> usize {
         .count()
 }
 
-/// How many file descriptors this process has open (Linux; 0 elsewhere).
+/// How many file descriptors this process has open (Linux; 0 elsewhere). The directory handle
+/// that lists them is one of them, every time, so it cancels out against a baseline.
 ///
 /// ```
 /// let fds = loopbridge::conformance::support::open_fds();

@@ -2,17 +2,18 @@
 //! from_handle on an application's runtime): after 10,000 calls with timeouts, 100 bridge
 //! lifecycles and 20 forced retirements, this process's threads, file descriptors and live heap
 //! all return to their baseline. Linux only (it reads `/proc/self`). The harness and the
-//! scenarios are in the root's `tests/support/leaks.rs`, shared with the smol `leaks` test.
+//! scenarios are `loopbridge::conformance::leaks`.
 
 #![cfg(target_os = "linux")]
 
 mod app;
-#[path = "../../../tests/support/leaks.rs"]
-mod leaks;
 
 use std::time::Duration;
 
-use loopbridge::BoxFuture;
+use loopbridge::{
+    BoxFuture,
+    conformance::{Suite, leaks},
+};
 use loopbridge_tokio::TokioRuntime;
 
 #[global_allocator]
@@ -31,26 +32,19 @@ fn threads_fds_and_heap_return_to_baseline() {
     // are not the bridge's. Only what the bridge puts on it (its tasks) counts.
     let app = app::runtime();
     let handle = app.handle().clone();
-    leaks::run(vec![
-        leaks::Adapter::new(
-            "tokio current_thread",
-            TokioRuntime::current_thread,
-            tokio_sleep,
-            1,
-        ),
-        leaks::Adapter::new(
-            "tokio multi_thread(2)",
-            || TokioRuntime::multi_thread(2),
-            tokio_sleep,
-            2,
-        ),
-        leaks::Adapter::new(
-            "tokio from_handle",
-            move || TokioRuntime::from_handle(handle.clone()),
-            tokio_sleep,
-            2,
-        )
-        .shared_threads(),
+    leaks::run(&[
+        Suite::new(TokioRuntime::current_thread)
+            .timer(tokio_sleep)
+            .named("tokio current_thread"),
+        Suite::new(|| TokioRuntime::multi_thread(2))
+            .threads(2)
+            .timer(tokio_sleep)
+            .named("tokio multi_thread(2)"),
+        Suite::new(move || TokioRuntime::from_handle(handle.clone()))
+            .threads(2)
+            .shared_runtime()
+            .timer(tokio_sleep)
+            .named("tokio from_handle"),
     ]);
     assert_eq!(
         app.block_on(async { 1 }),

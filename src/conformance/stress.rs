@@ -1,4 +1,4 @@
-//! A seeded, randomized stress test with injected faults, for any [`BridgeRuntime`] adapter.
+//! A seeded, randomized stress test with injected faults, for any [`BridgeRuntime`](crate::BridgeRuntime) adapter.
 //!
 //! Many caller threads hammer one bridge with random operations, each from its own PRNG
 //! stream derived from one seed: calls of ready, timer, never-ready and panicking futures
@@ -9,19 +9,19 @@
 //! runtime thread at once (to force a retirement) and shuts the bridge down at a random point
 //! while the callers keep going.
 //!
-//! Every future is wrapped in a [`Tracked`] that records its creation, its completion and its
+//! Every future is wrapped in a `Tracked` that records its creation, its completion and its
 //! drop in a ledger indexed by a unique id. After the run (after the shutdown, after every
 //! latch is released, once the drops have settled) the harness checks that:
 //!
 //! - every future created was dropped, and none twice; none was polled after it completed;
-//! - every operation returned within its timeout plus the probe timeout plus [`GRACE`], and a
+//! - every operation returned within its timeout plus the probe timeout plus `GRACE`, and a
 //!   `TimedOut` never came before its deadline;
 //! - every operation got exactly one result, of a kind its future allows (a value only from
 //!   a future that completed, and its own value, never another's; a panic only from a future
 //!   that panicked, with its own payload; `TimedOut` only with a deadline; `Shutdown` only
 //!   once the shutdown began, and always for a call or spawn that began after it returned;
 //!   never `Start`, `Nested` or `Unsupported`);
-//! - the outcomes reconcile exactly with [`Bridge::stats`] (see [`check_stats`]).
+//! - the outcomes reconcile exactly with [`Bridge::stats`] (see `check_stats`).
 //!
 //! A hang guard runs each round on a worker thread and fails with the seed if it does not end.
 //!
@@ -43,24 +43,27 @@ use std::{
     panic::{self, AssertUnwindSafe},
     pin::Pin,
     sync::{
-        Arc, Condvar, Mutex, Once, PoisonError,
+        Arc, Mutex, Once, PoisonError,
         atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering},
-        mpsc,
     },
     task::{Context, Poll},
     thread,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use loopbridge::{Bridge, BridgeError, BridgeRuntime, BridgeStats, BridgeTask};
+use super::{
+    Suite,
+    support::{Latch, bounded_reporting},
+};
+use crate::{Bridge, BridgeError, BridgeStats, BridgeTask};
 
 /// How much longer than its timeout (plus the probe timeout) an operation may take before it
 /// counts as a hang. Generous: a loaded 2-core machine must never flake.
-pub const GRACE: Duration = Duration::from_secs(5);
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 /// The bridge's probe timeout: small, so that wedged runtimes are retired quickly.
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(50);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_millis(50);
 /// The bridge's shutdown grace: the shutdown often meets a wedged runtime and waits this long.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 /// How long a blocker waits on its latch at most, in case a failed run never releases it.
 const BLOCKER_SAFETY: Duration = Duration::from_secs(120);
 /// How long the harness waits for every future to be dropped once the run is over.
@@ -72,21 +75,21 @@ const CONTROLLER_IDS: usize = 256;
 
 /// The size of a run.
 #[derive(Clone, Debug)]
-pub struct Profile {
-    pub name: &'static str,
+pub(crate) struct Profile {
+    pub(crate) name: &'static str,
     /// Caller threads per round.
-    pub callers: usize,
+    pub(crate) callers: usize,
     /// Operations each caller makes per round.
-    pub ops_per_caller: usize,
+    pub(crate) ops_per_caller: usize,
     /// Rounds, each on a fresh bridge with a seed derived from the run's seed.
-    pub rounds: usize,
+    pub(crate) rounds: usize,
     /// How long one round may take before it counts as a hang.
-    pub hang_limit: Duration,
+    pub(crate) hang_limit: Duration,
 }
 
 impl Profile {
     /// A few seconds per adapter on a loaded 2-core machine.
-    pub fn short() -> Profile {
+    pub(crate) fn short() -> Profile {
         Profile {
             name: "short",
             callers: 32,
@@ -97,7 +100,7 @@ impl Profile {
     }
 
     /// Minutes: more callers, many more operations, several rounds.
-    pub fn long() -> Profile {
+    pub(crate) fn long() -> Profile {
         Profile {
             name: "long",
             callers: 64,
@@ -109,7 +112,7 @@ impl Profile {
 
     /// `LOOPBRIDGE_STRESS=long` selects [`Profile::long`]; anything else (or nothing) the
     /// short one.
-    pub fn from_env() -> Profile {
+    pub(crate) fn from_env() -> Profile {
         match std::env::var("LOOPBRIDGE_STRESS").as_deref() {
             Ok("long") => Profile::long(),
             _ => Profile::short(),
@@ -118,7 +121,7 @@ impl Profile {
 }
 
 /// The seed from `LOOPBRIDGE_STRESS_SEED`, or one derived from the clock.
-pub fn seed_from_env() -> u64 {
+pub(crate) fn seed_from_env() -> u64 {
     match std::env::var("LOOPBRIDGE_STRESS_SEED") {
         Ok(text) => text
             .trim()
@@ -135,51 +138,47 @@ pub fn seed_from_env() -> u64 {
     }
 }
 
-/// SplitMix64: tiny, fast, and good enough to pick operations.
+/// The operations' random choices: `fastrand`'s generator, seeded, with the few picks the
+/// harness makes.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(crate) struct Rng(fastrand::Rng);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(fastrand::Rng::with_seed(seed))
     }
 
     /// An independent stream for `index`, derived from `seed`.
-    pub fn stream(seed: u64, index: u64) -> Rng {
-        let mut mix = Rng(seed ^ index.wrapping_mul(0xA076_1D64_78BD_642F));
-        Rng(mix.next_u64() ^ mix.next_u64().rotate_left(17))
+    pub(crate) fn stream(seed: u64, index: u64) -> Rng {
+        Rng::new(seed ^ index.wrapping_mul(0xA076_1D64_78BD_642F).rotate_left(17))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0.u64(..)
     }
 
     /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0.u64(..n)
     }
 
     /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 
     /// `true` with probability `per_mille / 1000`.
-    pub fn chance(&mut self, per_mille: u64) -> bool {
+    pub(crate) fn chance(&mut self, per_mille: u64) -> bool {
         self.below(1000) < per_mille
     }
 
     /// Uniform in `lo..=hi` milliseconds, at microsecond resolution.
-    pub fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+    pub(crate) fn millis(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_micros(self.range(lo * 1000, hi * 1000))
     }
 
     /// An index picked with the given weights.
-    pub fn weighted(&mut self, weights: &[u64]) -> usize {
+    pub(crate) fn weighted(&mut self, weights: &[u64]) -> usize {
         let mut pick = self.below(weights.iter().sum());
         for (i, &w) in weights.iter().enumerate() {
             if pick < w {
@@ -194,7 +193,7 @@ impl Rng {
 // ===== the ledger of futures =====
 
 /// What became of every future, by id.
-pub struct Ledger {
+pub(crate) struct Ledger {
     /// 0: never created; 1: created; 2: dropped; more: dropped more than once.
     state: Vec<AtomicU8>,
     /// How many times the future returned `Ready`.
@@ -262,7 +261,7 @@ impl Ledger {
 type BoxedFuture = Pin<Box<dyn Future<Output = usize> + Send + 'static>>;
 
 /// A future whose creation, completion and drop are recorded in the ledger under its id.
-pub struct Tracked {
+pub(crate) struct Tracked {
     id: usize,
     ledger: Arc<Ledger>,
     inner: BoxedFuture,
@@ -298,7 +297,7 @@ impl Drop for Tracked {
 
 /// The payload of a deliberate panic, carrying the id of the future that panicked.
 #[derive(Debug)]
-pub struct StressPanic(pub usize);
+pub(crate) struct StressPanic(pub usize);
 
 /// Keeps deliberate panics ([`StressPanic`]) out of the output; every other panic still goes
 /// to the previous hook.
@@ -312,29 +311,6 @@ fn quiet_deliberate_panics() {
             }
         }));
     });
-}
-
-// ===== latches that wedge runtime threads =====
-
-/// A gate that blocks threads synchronously until released.
-#[derive(Clone, Default)]
-pub struct Latch(Arc<(Mutex<bool>, Condvar)>);
-
-impl Latch {
-    pub fn release(&self) {
-        *self.0.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        self.0.1.notify_all();
-    }
-
-    /// Blocks until released, or for [`BLOCKER_SAFETY`] at most.
-    pub fn wait(&self) {
-        let open = self.0.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = self
-            .0
-            .1
-            .wait_timeout_while(open, BLOCKER_SAFETY, |open| !*open)
-            .unwrap_or_else(PoisonError::into_inner);
-    }
 }
 
 // ===== operations and their records =====
@@ -427,7 +403,6 @@ fn error_label(e: &BridgeError) -> &'static str {
         BridgeError::Cancelled => "cancelled",
         BridgeError::Retired => "retired",
         BridgeError::Unsupported(_) => "unsupported",
-        _ => "other",
     }
 }
 
@@ -509,7 +484,7 @@ struct Round {
 
 impl Round {
     fn new(callers: usize, ledger: Arc<Ledger>) -> Round {
-        let first = Latch::default();
+        let first = Latch::with_patience(BLOCKER_SAFETY);
         Round {
             ledger,
             latch: Mutex::new(first.clone()),
@@ -529,14 +504,14 @@ impl Round {
 
     /// Releases the current latch and puts a fresh one in its place.
     fn rotate_latch(&self) {
-        let fresh = Latch::default();
+        let fresh = Latch::with_patience(BLOCKER_SAFETY);
         lock(&self.latches).push(fresh.clone());
         let old = std::mem::replace(&mut *lock(&self.latch), fresh);
         old.release();
     }
 
     fn new_latch(&self) -> Latch {
-        let latch = Latch::default();
+        let latch = Latch::with_patience(BLOCKER_SAFETY);
         lock(&self.latches).push(latch.clone());
         latch
     }
@@ -1018,19 +993,25 @@ fn forced_wedge(
 
 // ===== the run =====
 
-/// Runs the stress test on bridges whose runtimes come from `factory`, which starts runtimes
-/// with `threads` threads that run tasks (the forced wedge blocks that many).
+/// Runs the stress test on bridges of `suite`'s adapter (the forced wedge blocks as many
+/// threads as the suite says the runtime has).
 ///
 /// `name` names the test function, for the replay command.
 ///
 /// # Panics
 ///
 /// With the seed and the replay command, on any failed check or a hang.
-pub fn run<R, F>(name: &str, threads: usize, factory: F)
-where
-    R: BridgeRuntime,
-    F: Fn() -> io::Result<R> + Send + Sync + Clone + 'static,
-{
+///
+/// ```no_run
+/// use loopbridge::{SmolRuntime, conformance::{Suite, stress}};
+///
+/// #[test]
+/// fn smol_one_thread() {
+///     stress::run("smol_one_thread", &Suite::new(SmolRuntime::start));
+/// }
+/// # fn main() {}
+/// ```
+pub fn run(name: &str, suite: &Suite) {
     quiet_deliberate_panics();
     let profile = Profile::from_env();
     let seed = seed_from_env();
@@ -1041,7 +1022,8 @@ where
         } else {
             ""
         },
-        env!("CARGO_PKG_NAME"),
+        // Set by cargo for the test binary it runs: the package whose test this is.
+        std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "<package>".into()),
     );
     // Straight to stderr, past the test harness's capture: the seed is always in the log.
     let _ = writeln!(
@@ -1055,7 +1037,7 @@ where
     let started = Instant::now();
     for r in 0..profile.rounds {
         let round_seed = Rng::stream(seed, 1_000_000 + r as u64).next_u64();
-        let summary = guarded_round(name, &profile, threads, round_seed, &factory, &replay);
+        let summary = guarded_round(name, &profile, suite, round_seed, &replay);
         let _ = writeln!(
             io::stderr(),
             "stress[{name}]: round {}/{} ok in {:.2?}: {summary}",
@@ -1067,62 +1049,43 @@ where
 }
 
 /// One round on a worker thread, failing with the seed if it does not end in time.
-fn guarded_round<R, F>(
-    name: &str,
-    profile: &Profile,
-    threads: usize,
-    seed: u64,
-    factory: &F,
-    replay: &str,
-) -> String
-where
-    R: BridgeRuntime,
-    F: Fn() -> io::Result<R> + Send + Sync + Clone + 'static,
-{
+fn guarded_round(name: &str, profile: &Profile, suite: &Suite, seed: u64, replay: &str) -> String {
     let ledger = Arc::new(Ledger::new(
         profile.callers * profile.ops_per_caller + CONTROLLER_IDS,
     ));
     let round = Arc::new(Round::new(profile.callers, ledger));
-    let (done_tx, done_rx) = mpsc::channel();
-    let worker = {
-        let profile = profile.clone();
-        let factory = factory.clone();
-        let round = round.clone();
-        thread::Builder::new()
-            .name("stress-round".into())
-            .spawn(move || {
-                let result = panic::catch_unwind(AssertUnwindSafe(|| {
-                    one_round(&profile, threads, seed, factory, round)
-                }));
-                let _ = done_tx.send(());
-                result
-            })
-            .expect("spawn the round thread")
+    let what = format!("stress[{name}] round (seed {seed})");
+    let on_hang = {
+        let (round, replay) = (round.clone(), replay.to_owned());
+        move || {
+            round.release_all();
+            let doing: Vec<String> = round
+                .doing
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| {
+                    let d = lock(d);
+                    (d.as_str() != "done").then(|| format!("caller {i}: {d}"))
+                })
+                .collect();
+            format!(
+                "A hang while {}. progress {} ops, shutdown returned: {}, futures created {} \
+                 dropped {}; callers still running: {doing:#?}\nreplay: {replay}",
+                *lock(&round.phase),
+                round.progress.load(Ordering::Acquire),
+                round.shutdown_returned.load(Ordering::Acquire),
+                round.ledger.created(),
+                round.ledger.dropped(),
+            )
+        }
     };
-    if done_rx.recv_timeout(profile.hang_limit).is_err() {
-        round.release_all();
-        let doing: Vec<String> = round
-            .doing
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| {
-                let d = lock(d);
-                (d.as_str() != "done").then(|| format!("caller {i}: {d}"))
-            })
-            .collect();
-        panic!(
-            "stress[{name}]: round (seed {seed}) did not finish within {:?}: a hang while {}. \
-             progress {} ops, shutdown returned: {}, futures created {} dropped {}; \
-             callers still running: {doing:#?}\nreplay: {replay}",
-            profile.hang_limit,
-            *lock(&round.phase),
-            round.progress.load(Ordering::Acquire),
-            round.shutdown_returned.load(Ordering::Acquire),
-            round.ledger.created(),
-            round.ledger.dropped(),
-        );
-    }
-    match worker.join().expect("the round thread catches its panics") {
+    let (profile_here, suite_here) = (profile.clone(), suite.clone());
+    let outcome = bounded_reporting(&what, profile.hang_limit, on_hang, move || {
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            one_round(&profile_here, &suite_here, seed, round)
+        }))
+    });
+    match outcome {
         Ok(Ok(summary)) => summary,
         Ok(Err(failures)) => panic!(
             "stress[{name}]: {} failed check(s) (round seed {seed}):\n{failures}\nreplay: {replay}",
@@ -1138,20 +1101,16 @@ where
 }
 
 /// Runs one round and checks it; returns a summary, or the failures.
-fn one_round<R, F>(
+fn one_round(
     profile: &Profile,
-    threads: usize,
+    suite: &Suite,
     seed: u64,
-    factory: F,
     round: Arc<Round>,
-) -> Result<String, String>
-where
-    R: BridgeRuntime,
-    F: Fn() -> io::Result<R> + Send + Sync + Clone + 'static,
-{
+) -> Result<String, String> {
     let started = Instant::now();
-    let bridge = Bridge::builder()
-        .runtime(factory)
+    let threads = suite.thread_count();
+    let bridge = suite
+        .builder()
         .probe_timeout(PROBE_TIMEOUT)
         .shutdown_grace(SHUTDOWN_GRACE)
         .build();

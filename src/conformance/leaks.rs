@@ -1,39 +1,42 @@
-//! Leak checks shared by `tests/leaks.rs` (smol) and `runtime-adapters/tokio/tests/leaks.rs`
-//! (tokio), which include this file with `#[path]`: a counting global allocator, readers for
-//! this process's threads and file descriptors (Linux `/proc`), a [`settles`] check that polls
-//! until all three are back to a baseline, and the three scenarios, generic over the adapter.
+//! Leak checks for any adapter: a counting global allocator, a settle check that polls
+//! until this process's threads, file descriptors (Linux `/proc`) and live heap are back to a
+//! baseline, and three scenarios (many calls, many bridge lifecycles, many forced
+//! retirements), each described by a [`Suite`]. `tests/leaks.rs` runs them on smol, and the
+//! tokio adapter's `tests/leaks.rs` on every tokio flavour.
 //!
-//! How a binary uses it (it must be the only test of its binary, see [`run`]):
+//! How a test binary uses it (it must be the only test of its binary, see [`run`]):
 //!
-//! ```ignore
-//! #[path = "support/leaks.rs"]
-//! mod leaks;
+//! ```no_run
+//! use loopbridge::{SmolRuntime, conformance::{Suite, leaks}};
 //!
 //! #[global_allocator]
 //! static ALLOC: leaks::Counting = leaks::Counting;
 //!
 //! #[test]
 //! fn nothing_leaks() {
-//!     leaks::run(vec![leaks::Adapter::new("smol", SmolRuntime::start, smol_sleep, 1)]);
+//!     leaks::run(&[Suite::new(SmolRuntime::start).named("smol")]);
 //! }
+//! # fn main() {}
 //! ```
-#![allow(dead_code)]
+
+// The counting allocator forwards to the system's, and `GlobalAlloc` is an unsafe trait: the
+// one `unsafe` of the test kit, each block with its `SAFETY`.
+#![allow(unsafe_code)]
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
-    fmt, fs,
     io::{self, Write},
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::atomic::{AtomicUsize, Ordering},
     thread,
     time::{Duration, Instant},
 };
 
-use loopbridge::{
-    BoxFuture, Bridge, BridgeRuntime,
-    conformance::support::{Latch, PATIENCE, bounded_for, bridge_threads, wedge},
+use super::{
+    Suite,
+    support::{
+        Latch, PATIENCE, bounded_for, bridge_threads, fd_targets, open_fds, thread_count,
+        thread_names, wedge,
+    },
 };
 
 // ===== The counting allocator =====
@@ -44,6 +47,7 @@ static LIVE_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 /// The system allocator, keeping count of the bytes and blocks currently allocated. Test code
 /// only: the library itself forbids `unsafe`. A binary declares
 /// `#[global_allocator] static ALLOC: Counting = Counting;`.
+#[derive(Debug)]
 pub struct Counting;
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so it
@@ -107,34 +111,19 @@ unsafe impl GlobalAlloc for Counting {
 /// one of them once more. A leak that scales is far above it: 10,000 calls, 100 bridges or 20
 /// retired runtimes leaking even one small block each, and a single leaked runtime generation
 /// is tens of KiB (about 80 KiB for a smol one with its thread).
-pub const HEAP_TOLERANCE_BYTES: usize = 4 * 1024;
+pub(crate) const HEAP_TOLERANCE_BYTES: usize = 4 * 1024;
 
 /// Live heap blocks over the baseline that [`settles`] still accepts, for the same reasons as
 /// [`HEAP_TOLERANCE_BYTES`]: a leak of one block per retirement (the fewest repetitions, 20)
 /// already exceeds it, whatever the blocks' size.
-pub const HEAP_TOLERANCE_BLOCKS: usize = 16;
+pub(crate) const HEAP_TOLERANCE_BLOCKS: usize = 16;
 
 /// How long [`settles`] polls before it gives up, and how often.
-pub const SETTLE_DEADLINE: Duration = Duration::from_secs(10);
-pub const SETTLE_POLL: Duration = Duration::from_millis(10);
-
-/// This process's threads (`/proc/self/task` entries).
-pub fn threads() -> usize {
-    fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task: the leak checks need Linux")
-        .count()
-}
-
-/// This process's open file descriptors (`/proc/self/fd` entries). The directory handle that
-/// lists them is one of them, every time, so it cancels out against the baseline.
-pub fn fds() -> usize {
-    fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd: the leak checks need Linux")
-        .count()
-}
+pub(crate) const SETTLE_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const SETTLE_POLL: Duration = Duration::from_millis(10);
 
 /// The heap as the counting allocator sees it: live bytes and live blocks.
-pub fn heap() -> (usize, usize) {
+pub(crate) fn heap() -> (usize, usize) {
     (
         LIVE_BYTES.load(Ordering::Relaxed),
         LIVE_ALLOCATIONS.load(Ordering::Relaxed),
@@ -143,11 +132,11 @@ pub fn heap() -> (usize, usize) {
 
 /// Threads, descriptors and heap at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    pub threads: usize,
-    pub fds: usize,
-    pub heap_bytes: usize,
-    pub heap_blocks: usize,
+pub(crate) struct Snapshot {
+    pub(crate) threads: usize,
+    pub(crate) fds: usize,
+    pub(crate) heap_bytes: usize,
+    pub(crate) heap_blocks: usize,
 }
 
 impl Snapshot {
@@ -156,9 +145,9 @@ impl Snapshot {
     /// # Panics
     ///
     /// Panics if the counting allocator is not the global allocator (the heap would read 0).
-    pub fn now() -> Snapshot {
-        let threads = threads();
-        let fds = fds();
+    pub(crate) fn now() -> Snapshot {
+        let threads = thread_count();
+        let fds = open_fds();
         let (heap_bytes, heap_blocks) = heap();
         assert!(
             heap_blocks > 0,
@@ -174,7 +163,7 @@ impl Snapshot {
 
     /// Whether `self` is back to `baseline`: no more threads or descriptors, and the heap
     /// within [`HEAP_TOLERANCE_BYTES`] and [`HEAP_TOLERANCE_BLOCKS`].
-    pub fn within(&self, baseline: &Snapshot) -> bool {
+    pub(crate) fn within(&self, baseline: &Snapshot) -> bool {
         self.threads <= baseline.threads
             && self.fds <= baseline.fds
             && self.heap_bytes <= baseline.heap_bytes + HEAP_TOLERANCE_BYTES
@@ -182,7 +171,7 @@ impl Snapshot {
     }
 
     /// The four numbers against `baseline`, with the differences.
-    pub fn against(&self, baseline: &Snapshot) -> String {
+    pub(crate) fn against(&self, baseline: &Snapshot) -> String {
         fn row(what: &str, now: usize, base: usize) -> String {
             format!(
                 "{what}: {now} (baseline {base}, {:+})",
@@ -203,7 +192,7 @@ impl Snapshot {
 /// (see [`Snapshot::within`]), or until `deadline` has passed. Returns how long it took, or a
 /// report of all the numbers against the baseline, with the names of the threads and the
 /// targets of the descriptors, to tell which ones linger.
-pub fn settles(baseline: &Snapshot, deadline: Duration) -> Result<Duration, String> {
+pub(crate) fn settles(baseline: &Snapshot, deadline: Duration) -> Result<Duration, String> {
     let started = Instant::now();
     loop {
         let now = Snapshot::now();
@@ -224,98 +213,7 @@ pub fn settles(baseline: &Snapshot, deadline: Duration) -> Result<Duration, Stri
     }
 }
 
-/// Names of this process's threads (diagnostics only).
-pub fn thread_names() -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|task| fs::read_to_string(task.path().join("comm")).ok())
-        .map(|name| name.trim().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// What this process's descriptors point at (diagnostics only).
-pub fn fd_targets() -> Vec<String> {
-    fs::read_dir("/proc/self/fd")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|fd| {
-            let target = fs::read_link(fd.path()).map_or_else(
-                |err| format!("<{err}>"),
-                |target| target.display().to_string(),
-            );
-            format!("{}->{target}", fd.file_name().to_string_lossy())
-        })
-        .collect()
-}
-
-// ===== Adapters and scenarios =====
-
-type Factory = Arc<dyn Fn() -> io::Result<Box<dyn BridgeRuntime>> + Send + Sync>;
-
-/// A runtime to check, and what the scenarios need to know about it.
-pub struct Adapter {
-    pub name: &'static str,
-    factory: Factory,
-    /// The runtime's own timer, for the timer calls.
-    sleep: fn(Duration) -> BoxFuture,
-    /// How many tasks it takes to block every thread that runs the bridge's tasks.
-    threads: usize,
-    /// The threads belong to the application (from_handle): a retired generation's
-    /// successor runs on the very same threads, so they must be released before it can work.
-    shared: bool,
-}
-
-impl Adapter {
-    /// An adapter whose runtimes come from `factory`, each running tasks on `threads` threads.
-    pub fn new<R, F>(
-        name: &'static str,
-        factory: F,
-        sleep: fn(Duration) -> BoxFuture,
-        threads: usize,
-    ) -> Adapter
-    where
-        R: BridgeRuntime,
-        F: Fn() -> io::Result<R> + Send + Sync + 'static,
-    {
-        Adapter {
-            name,
-            factory: Arc::new(move || factory().map(|r| Box::new(r) as Box<dyn BridgeRuntime>)),
-            sleep,
-            threads,
-            shared: false,
-        }
-    }
-
-    /// Marks the adapter's threads as the application's (see `shared`).
-    pub fn shared_threads(mut self) -> Adapter {
-        self.shared = true;
-        self
-    }
-
-    fn bridge(&self) -> Bridge {
-        let factory = self.factory.clone();
-        Bridge::with_runtime(move || factory())
-    }
-
-    fn bridge_with_probe(&self, probe: Duration) -> Bridge {
-        let factory = self.factory.clone();
-        Bridge::builder()
-            .runtime(move || factory())
-            .probe_timeout(probe)
-            .build()
-    }
-}
-
-impl fmt::Debug for Adapter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name)
-    }
-}
+// ===== Scenarios =====
 
 /// How much work each scenario does: the real run, and the warm-up's small one.
 #[derive(Clone, Copy, Debug)]
@@ -363,9 +261,8 @@ const WEDGED_CALL: Duration = Duration::from_millis(20);
 /// calls, with and without a deadline; timer calls; calls that time out (a future that never
 /// wakes, and a long timer whose registration must be cancelled), each followed by a probe;
 /// and a spawn joined now and then.
-fn many_calls(adapter: &Adapter, calls: usize) {
-    let bridge = adapter.bridge();
-    let sleep = adapter.sleep;
+fn many_calls(suite: &Suite, calls: usize) {
+    let bridge = suite.bridge();
     let mut timeouts = 0;
     for i in 0..calls {
         match i % 100 {
@@ -373,47 +270,50 @@ fn many_calls(adapter: &Adapter, calls: usize) {
                 let err = bridge
                     .call_timeout(futures_lite::future::pending::<()>(), TINY)
                     .unwrap_err();
-                assert!(err.is_timed_out(), "{}: call {i}: {err:?}", adapter.name);
+                assert!(err.is_timed_out(), "{}: call {i}: {err:?}", suite.name());
                 timeouts += 1;
             }
             50 => {
                 let err = bridge
-                    .call_timeout(sleep(Duration::from_secs(60)), TINY)
+                    .call_timeout(suite.sleep(Duration::from_secs(60)), TINY)
                     .unwrap_err();
-                assert!(err.is_timed_out(), "{}: call {i}: {err:?}", adapter.name);
+                assert!(err.is_timed_out(), "{}: call {i}: {err:?}", suite.name());
                 timeouts += 1;
             }
             25 | 75 => {
                 let task = bridge.spawn(async move { i }).unwrap();
                 assert_eq!(task.join().unwrap(), i);
             }
-            n if n % 10 == 5 => bridge.call(sleep(Duration::from_micros(100))).unwrap(),
+            n if n % 10 == 5 => bridge
+                .call(suite.sleep(Duration::from_micros(100)))
+                .unwrap(),
             n if n % 2 == 1 => {
                 assert_eq!(bridge.call_timeout(async move { i }, PATIENCE).unwrap(), i);
             }
             _ => assert_eq!(bridge.call(async move { i }).unwrap(), i),
         }
     }
-    assert_eq!(bridge.stats().timeouts, timeouts, "{}", adapter.name);
+    assert_eq!(bridge.stats().timeouts, timeouts, "{}", suite.name());
     assert!(
         bridge.shutdown_timeout(PATIENCE),
         "{}: shutdown left threads behind",
-        adapter.name
+        suite.name()
     );
 }
 
 /// Scenario 2: `cycles` bridges, each created, called (a ready call and a timer call) and shut
 /// down.
-fn cycles(adapter: &Adapter, cycles: usize) {
-    let sleep = adapter.sleep;
+fn cycles(suite: &Suite, cycles: usize) {
     for cycle in 0..cycles {
-        let bridge = adapter.bridge();
+        let bridge = suite.bridge();
         assert_eq!(bridge.call(async move { cycle }).unwrap(), cycle);
-        bridge.call(sleep(Duration::from_micros(100))).unwrap();
+        bridge
+            .call(suite.sleep(Duration::from_micros(100)))
+            .unwrap();
         assert!(
             bridge.shutdown_timeout(PATIENCE),
             "{}: cycle {cycle}: shutdown left threads behind",
-            adapter.name
+            suite.name()
         );
     }
 }
@@ -423,34 +323,34 @@ fn cycles(adapter: &Adapter, cycles: usize) {
 /// fails, the generation is retired, and the next call runs on a fresh runtime while the old
 /// threads are still stuck (on an application's threads, once they are released). Then every
 /// latch is released, so the stuck threads can exit, and the bridge is shut down.
-fn retirements(adapter: &Adapter, retirements: usize) {
-    let bridge = adapter.bridge_with_probe(PROBE);
+fn retirements(suite: &Suite, retirements: usize) {
+    let bridge = suite.builder().probe_timeout(PROBE).build();
     bridge.call(async {}).unwrap();
     let mut latches = Vec::with_capacity(retirements);
     for round in 0..retirements {
         let stats = bridge.stats();
         let latch = Latch::new();
         // One blocker at a time, each on a thread of its own (see `wedge`).
-        let wedges = wedge(&bridge, adapter.threads, &latch);
+        let wedges = wedge(&bridge, suite.thread_count(), &latch);
         let err = bridge
             .call_timeout(async {}, WEDGED_CALL)
             .expect_err(&format!(
                 "{}: round {round}: a call ran while every runtime thread was wedged",
-                adapter.name
+                suite.name()
             ));
         assert!(
             err.is_timed_out(),
             "{}: round {round}: {err:?}",
-            adapter.name
+            suite.name()
         );
         let after = bridge.stats();
         assert_eq!(
             after.retired,
             stats.retired + 1,
             "{}: round {round}: the probe should have failed and retired the generation",
-            adapter.name
+            suite.name()
         );
-        if adapter.shared {
+        if !suite.owns_runtime() {
             latch.release();
         }
         assert_eq!(bridge.call(async move { round }).unwrap(), round);
@@ -458,7 +358,7 @@ fn retirements(adapter: &Adapter, retirements: usize) {
             bridge.stats().started,
             after.started + 1,
             "{}: round {round}: the next call must start a fresh generation",
-            adapter.name
+            suite.name()
         );
         drop(wedges);
         latches.push(latch);
@@ -469,7 +369,7 @@ fn retirements(adapter: &Adapter, retirements: usize) {
     assert!(
         bridge.shutdown_timeout(PATIENCE),
         "{}: shutdown left threads behind",
-        adapter.name
+        suite.name()
     );
 }
 
@@ -503,16 +403,16 @@ impl Scenario {
         }
     }
 
-    fn run(self, adapter: &Adapter, sizes: Sizes) {
+    fn run(self, suite: &Suite, sizes: Sizes) {
         match self {
-            Scenario::ManyCalls => many_calls(adapter, sizes.calls),
-            Scenario::Cycles => cycles(adapter, sizes.cycles),
-            Scenario::Retirements => retirements(adapter, sizes.retirements),
+            Scenario::ManyCalls => many_calls(suite, sizes.calls),
+            Scenario::Cycles => cycles(suite, sizes.cycles),
+            Scenario::Retirements => retirements(suite, sizes.retirements),
         }
     }
 }
 
-/// Runs every scenario on every adapter, one after the other, each followed by a [`settles`]
+/// Runs every scenario on every suite's adapter, one after the other, each followed by a settle check
 /// check against one baseline, and panics with the numbers at the first that does not
 /// settle. Prints the timings at the end (seen with `--nocapture`).
 ///
@@ -532,33 +432,34 @@ impl Scenario {
 ///
 /// Nothing may print before the end: libtest captures the output of the test's threads into
 /// a buffer that grows on the heap.
-pub fn run(adapters: Vec<Adapter>) {
+pub fn run(suites: &[Suite]) {
     let sizes = profile();
     let limit = Duration::from_secs(if sizes.calls > FULL.calls { 3_600 } else { 300 });
+    let suites = suites.to_vec();
     bounded_for("leak checks", limit, move || {
-        let mut timings = Vec::with_capacity(adapters.len() * Scenario::ALL.len());
-        for adapter in &adapters {
+        let mut timings = Vec::with_capacity(suites.len() * Scenario::ALL.len());
+        for suite in &suites {
             for scenario in Scenario::ALL {
-                scenario.run(adapter, WARM_UP);
+                scenario.run(suite, WARM_UP);
             }
         }
         let names = Scenario::ALL.map(|scenario| scenario.name(sizes));
         let baseline = quiet_baseline();
-        for adapter in &adapters {
+        for suite in &suites {
             for (index, scenario) in Scenario::ALL.into_iter().enumerate() {
                 let name = &names[index];
                 let started = Instant::now();
-                scenario.run(adapter, sizes);
+                scenario.run(suite, sizes);
                 let took = started.elapsed();
                 match settles(&baseline, SETTLE_DEADLINE) {
                     Ok(settled) => timings.push(Timing {
-                        adapter: adapter.name,
+                        adapter: suite.name(),
                         scenario: index,
                         took,
                         settled,
                         end: Snapshot::now(),
                     }),
-                    Err(report) => panic!("{}: {name}: {report}", adapter.name),
+                    Err(report) => panic!("{}: {name}: {report}", suite.name()),
                 }
             }
         }
