@@ -42,33 +42,14 @@ use super::inner::Inner;
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
 ///
-/// # Timeouts and health checks
+/// # The guide
 ///
-/// [`call_timeout`](Bridge::call_timeout) enforces its deadline on the caller's side, so the
-/// caller gets [`BridgeError::TimedOut`](crate::BridgeError::TimedOut) even if the runtime thread is blocked. The future is
-/// cancelled and dropped on its runtime. Then the bridge probes the runtime with a no-op task
-/// (see [`BridgeBuilder::probe_timeout`](crate::BridgeBuilder::probe_timeout)). If the probe does not run and the runtime made no
-/// progress meanwhile (no step started, no activity reported by the adapter), the runtime is
-/// wedged: its generation is retired, the calls still on it fail with
-/// [`BridgeError::Retired`](crate::BridgeError::Retired), and the next call starts a fresh runtime. The stuck thread is told
-/// to stop and exits by itself once it is free; nobody waits for it. A runtime that is merely
-/// busy, however long its queue, is kept. [`BridgeStats`](crate::BridgeStats) counts all of this. The crate docs'
-/// "Health checks and retirement" section has the whole rule.
-///
-/// Every wait in a call honours the call's deadline: for another caller's runtime start, for a
-/// replacement runtime, for the runtime itself.
-///
-/// # Fork
-///
-/// In a child made by `fork()`, an inherited bridge abandons its parent's runtime (leaking
-/// what it held) and starts a fresh one on its first call; see the crate docs' "Fork"
-/// section.
-///
-/// # Nested calls
-///
-/// A blocking call from one of the bridge's own runtime threads (a bridged future calling
-/// `call`) would block the runtime on itself. By default the bridge runs such a call on a
-/// one-off thread instead; see [`NestedPolicy`](crate::NestedPolicy). From async code on the bridge,
+/// The crate docs hold the guide to what a bridge does and why: timeouts that cancel, the
+/// health check that tells a busy runtime from a wedged one, nested calls, fork, shutdown,
+/// context and tracing. In short: every wait in a call honours its deadline; a runtime is
+/// retired only if it made no progress while the health probe waited; a blocking call from a
+/// thread that runs the bridge's runtime runs on a one-off thread (see
+/// [`NestedPolicy`](crate::NestedPolicy)); from async code on the bridge,
 /// `bridge.spawn(fut)?.await` is the non-blocking way.
 ///
 /// # Panics
