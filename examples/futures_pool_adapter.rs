@@ -1,6 +1,7 @@
 //! A third adapter, written from the `BridgeRuntime` docs and `loopbridge::kit` alone: the
 //! bridge on `futures-executor`'s `ThreadPool`, a runtime loopbridge does not ship. This is how
-//! you plug in the runtime you already use.
+//! you plug in the runtime you already use. The pool has no timer and no context of its own, so
+//! the trait's defaults serve for `sleep` (an async-io timer) and `block_on_one_off`.
 //!
 //! ```sh
 //! cargo run --example futures_pool_adapter    # a few calls on it
@@ -18,7 +19,7 @@ use std::{
 
 use futures_executor::{ThreadPool, ThreadPoolBuilder};
 use loopbridge::{
-    BoxFuture, Bridge, BridgeRuntime, Job,
+    Bridge, BridgeRuntime, Job,
     kit::{ExitGuard, ExitLatch, ThreadMark},
 };
 
@@ -91,20 +92,8 @@ impl BridgeRuntime for PoolRuntime {
         Ok(())
     }
 
-    fn sleep(&self, duration: Duration) -> BoxFuture {
-        // The pool has no timer: async-io's works under any executor.
-        Box::pin(async move {
-            async_io::Timer::after(duration).await;
-        })
-    }
-
     fn is_runtime_thread(&self) -> bool {
         self.mark.is_current_thread()
-    }
-
-    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
-        futures_executor::block_on(future);
-        Ok(())
     }
 
     fn shutdown(&self, grace: Duration) -> bool {

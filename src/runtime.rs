@@ -31,8 +31,9 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 ///
 /// # Contract
 ///
-/// Five methods to implement, two more for futures that are not `Send`, one optional hint. What
-/// the bridge relies on:
+/// Two methods to implement, [`spawn`](BridgeRuntime::spawn) and
+/// [`shutdown`](BridgeRuntime::shutdown); the others have defaults that suit a runtime with no
+/// timer, context or local tasks of its own. What the bridge relies on:
 ///
 /// - [`spawn`](BridgeRuntime::spawn) never runs the job on the calling thread and never
 ///   blocks for long: the caller may be any thread, including one inside another runtime.
@@ -103,12 +104,18 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     /// Cancellation needs nothing from the adapter: it travels inside the job (see [`Job`]).
     fn spawn(&self, job: Job) -> Result<(), Job>;
 
-    /// Returns a future that completes after `duration`, driven by this runtime's timer.
+    /// Returns a future that completes after `duration`, driven by this runtime's timer: the
+    /// deadline of [`Bridge::spawn_timeout`](crate::Bridge::spawn_timeout).
     ///
     /// The future is created on the caller's thread but polled only on the runtime's threads,
     /// so an adapter whose timers need a runtime context should create the timer lazily, on
-    /// first poll (an `async move` block does this).
-    fn sleep(&self, duration: Duration) -> BoxFuture;
+    /// first poll (an `async move` block does this). The default is an async-io timer, which
+    /// works under any executor.
+    fn sleep(&self, duration: Duration) -> BoxFuture {
+        Box::pin(async move {
+            async_io::Timer::after(duration).await;
+        })
+    }
 
     /// Returns `true` if the current thread is one of the threads that run this runtime's
     /// tasks, where blocking on the runtime would keep it from running them.
@@ -117,8 +124,13 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     /// blocking pool, a thread inside `Handle::enter`), is not one: the runtime serves its
     /// calls like any other, with its pools. The bridge also counts, on its own, every thread
     /// that has run one of its steps, so an adapter that cannot tell its threads from others
-    /// may report only those it knows.
-    fn is_runtime_thread(&self) -> bool;
+    /// may report only those it knows; the default reports none. Override it if the runtime's
+    /// threads run other tasks too (ones the bridged futures spawn), which could call the
+    /// bridge before they ever run a step ([`kit::ThreadMark`](crate::kit::ThreadMark) does it
+    /// in two lines).
+    fn is_runtime_thread(&self) -> bool {
+        false
+    }
 
     /// Runs `future` to completion on the current thread, inside a one-off runtime context of
     /// this adapter's kind (timers and IO work as they would on the runtime), and returns when
@@ -126,8 +138,12 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
     ///
     /// The bridge calls this on a fresh thread of its own to serve a nested call, one made
     /// from a thread of this runtime, which cannot wait for the runtime without blocking it on
-    /// itself. Returns an error if the one-off context cannot be created.
-    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()>;
+    /// itself. Returns an error if the one-off context cannot be created. The default runs the
+    /// future with async-io's `block_on`, enough for futures that need no runtime of their own.
+    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
+        async_io::block_on(future);
+        Ok(())
+    }
 
     /// Stops the runtime: no new jobs are accepted, the jobs it holds are dropped, and its
     /// threads are told to exit. Waits up to `grace` for them to exit and joins them.

@@ -19,7 +19,7 @@ use event_listener::Event;
 use crate::{
     job::{Job, LocalJob},
     kit::{HotWindow, ThreadMark, Threads},
-    runtime::{BoxFuture, BridgeRuntime},
+    runtime::BridgeRuntime,
 };
 
 /// The default [`BridgeRuntime`]: one or more persistent threads named `loopbridge-smol-N`
@@ -404,12 +404,6 @@ impl BridgeRuntime for SmolRuntime {
         self.shared.push(job)
     }
 
-    fn sleep(&self, duration: Duration) -> BoxFuture {
-        Box::pin(async move {
-            async_io::Timer::after(duration).await;
-        })
-    }
-
     fn is_runtime_thread(&self) -> bool {
         self.shared.mark.is_current_thread()
     }
@@ -426,11 +420,6 @@ impl BridgeRuntime for SmolRuntime {
             .local_jobs
             .try_send(job)
             .map_err(|err| err.into_inner())
-    }
-
-    fn block_on_one_off(&self, future: BoxFuture) -> io::Result<()> {
-        async_io::block_on(future);
-        Ok(())
     }
 
     fn shutdown(&self, grace: Duration) -> bool {
