@@ -33,6 +33,10 @@
 //!
 //! Timing is not replayed, only each thread's sequence of operations: a replay makes the same
 //! choices, but the interleavings differ.
+//!
+//! One file, over the size the crate's other files keep to: it is one harness around one
+//! round's shared state (profile, ledger, operations, callers, controller, checks), read top to
+//! bottom, and test code.
 
 use std::{
     any::Any,
