@@ -17,12 +17,12 @@ use crate::{error::Abort, registry::Abortable};
 
 /// One step of a call's task, handed to a runtime to run on one of its threads.
 ///
-/// A call's future lives in a task (an [`async_task`] task: one allocation, holding the
-/// future itself). Every time the task is woken, the bridge hands the runtime a `Job` through
-/// [`BridgeRuntime::spawn`](crate::BridgeRuntime::spawn); running the job ([`Job::run`], or polling it once as a future,
-/// which completes after that one step) polls the caller's future once. So an adapter only
-/// has to get each job onto one of its threads and run it there, or drop it. The task takes
-/// care of the rest:
+/// A call's future lives in a task (an [`async_task`] task: one allocation, holding the future
+/// itself). Every time the task is woken, the bridge hands the runtime a `Job` through
+/// [`BridgeRuntime::spawn`](crate::BridgeRuntime::spawn); running the job ([`Job::run`], or polling
+/// it once as a future, which completes after that one step) polls the caller's future once. So an
+/// adapter only has to get each job onto one of its threads and run it there, or drop it. The task
+/// takes care of the rest:
 ///
 /// - **Results.** When the caller's future completes, its output goes to the caller.
 /// - **Panics.** A panic in the caller's future is caught in the task and re-raised on the
@@ -99,10 +99,10 @@ pub type LocalBoxFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 
 /// A job whose future is not `Send`, from [`Bridge::call_local`](crate::Bridge::call_local).
 ///
-/// The job itself is `Send`: it carries the caller's closure that *makes* the future. An
-/// adapter that supports local jobs (see [`BridgeRuntime::spawn_local`](crate::BridgeRuntime::spawn_local)) moves the job to
-/// one of its threads, calls [`into_future`](LocalJob::into_future) there, and polls the
-/// future on that thread only. Results, panics, cancellation and dropping work as for a
+/// The job itself is `Send`: it carries the caller's closure that *makes* the future. An adapter
+/// that supports local jobs (see [`BridgeRuntime::spawn_local`](crate::BridgeRuntime::spawn_local))
+/// moves the job to one of its threads, calls [`into_future`](LocalJob::into_future) there, and
+/// polls the future on that thread only. Results, panics, cancellation and dropping work as for a
 /// [`Job`].
 ///
 /// An adapter's `spawn_local` moves the job to its thread, which makes and runs the future:

@@ -31,11 +31,11 @@ impl Bridge {
     ///
     /// # Errors
     ///
-    /// [`BridgeError::Shutdown`](crate::BridgeError::Shutdown) after [`shutdown`](Bridge::shutdown) or during it;
-    /// [`BridgeError::Start`](crate::BridgeError::Start) if the runtime could not be started;
-    /// [`BridgeError::Retired`](crate::BridgeError::Retired) if the runtime was retired while the call was in flight;
-    /// [`BridgeError::Nested`](crate::BridgeError::Nested) for a call from the bridge's own runtime under
-    /// [`NestedPolicy::Error`](crate::NestedPolicy::Error).
+    /// [`BridgeError::Shutdown`] after [`shutdown`](Bridge::shutdown) or during it;
+    /// [`BridgeError::Start`] if the runtime could not be started;
+    /// [`BridgeError::Retired`] if the runtime was retired while the call was in flight;
+    /// [`BridgeError::Nested`] for a call from the bridge's own runtime under
+    /// [`NestedPolicy::Error`].
     ///
     /// # Panics
     ///
@@ -62,7 +62,7 @@ impl Bridge {
 
     /// Like [`call`](Bridge::call), but gives up at `timeout`.
     ///
-    /// At the deadline the caller gets [`BridgeError::TimedOut`](crate::BridgeError::TimedOut) even if the runtime's thread
+    /// At the deadline the caller gets [`BridgeError::TimedOut`] even if the runtime's thread
     /// is blocked, and the future is cancelled: it is dropped on its runtime. Then the runtime
     /// is probed, and retired if it does not respond (see the [type docs](Bridge)); that
     /// decision has been made by the time this returns, so a timed-out call can take up to the
@@ -71,7 +71,7 @@ impl Bridge {
     ///
     /// # Errors
     ///
-    /// [`BridgeError::TimedOut`](crate::BridgeError::TimedOut), and everything [`call`](Bridge::call) returns.
+    /// [`BridgeError::TimedOut`], and everything [`call`](Bridge::call) returns.
     ///
     /// # Panics
     ///
@@ -147,13 +147,13 @@ impl Bridge {
     /// across `.await`s. Timeouts ([`call_local_timeout`](Bridge::call_local_timeout)),
     /// cancellation, panics, retirement and shutdown behave as for [`call`](Bridge::call).
     ///
-    /// Supported on [`SmolRuntime`](crate::SmolRuntime) (a local executor beside the shared one, on its first
-    /// thread) and on tokio's current_thread flavour (a `LocalSet`).
+    /// Supported on [`SmolRuntime`](crate::SmolRuntime) (a local executor beside the shared one, on
+    /// its first thread) and on tokio's current_thread flavour (a `LocalSet`).
     ///
     /// # Errors
     ///
-    /// [`BridgeError::Unsupported`](crate::BridgeError::Unsupported) on a runtime without local tasks (tokio's multi_thread
-    /// flavour, say); [`BridgeError::Nested`](crate::BridgeError::Nested) when called from the bridge's own runtime, where
+    /// [`BridgeError::Unsupported`] on a runtime without local tasks (tokio's multi_thread
+    /// flavour, say); [`BridgeError::Nested`] when called from the bridge's own runtime, where
     /// no one-off thread can take a future that cannot move; and everything
     /// [`call`](Bridge::call) returns.
     ///
@@ -193,7 +193,7 @@ impl Bridge {
     ///
     /// # Errors
     ///
-    /// [`BridgeError::TimedOut`](crate::BridgeError::TimedOut), and everything [`call_local`](Bridge::call_local) returns.
+    /// [`BridgeError::TimedOut`], and everything [`call_local`](Bridge::call_local) returns.
     ///
     /// # Panics
     ///
@@ -258,16 +258,16 @@ impl Bridge {
         inner.finish_call(&slot, call, deadline, false)
     }
 
-    /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`](crate::BridgeTask) for its result,
+    /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`] for its result,
     /// without blocking.
     ///
-    /// Join the task from sync code with [`BridgeTask::join`](crate::BridgeTask::join), or `.await` it from any async
-    /// runtime. Dropping the task cancels the future; [`BridgeTask::detach`](crate::BridgeTask::detach) lets it run.
+    /// Join the task from sync code with [`BridgeTask::join`], or `.await` it from any async
+    /// runtime. Dropping the task cancels the future; [`BridgeTask::detach`] lets it run.
     /// Spawning from the bridge's own runtime is fine.
     ///
     /// # Errors
     ///
-    /// [`BridgeError::Shutdown`](crate::BridgeError::Shutdown) after shutdown; [`BridgeError::Start`](crate::BridgeError::Start) if the runtime could
+    /// [`BridgeError::Shutdown`] after shutdown; [`BridgeError::Start`] if the runtime could
     /// not be started.
     ///
     /// # Examples
@@ -293,11 +293,11 @@ impl Bridge {
 
     /// Like [`spawn`](Bridge::spawn), with a deadline enforced on the runtime by its own
     /// timer: when `timeout` passes, the future is dropped there and the task resolves to
-    /// [`BridgeError::TimedOut`](crate::BridgeError::TimedOut). Useful when the task is awaited rather than joined.
+    /// [`BridgeError::TimedOut`]. Useful when the task is awaited rather than joined.
     ///
     /// # Errors
     ///
-    /// As for [`spawn`](Bridge::spawn), and [`BridgeError::TimedOut`](crate::BridgeError::TimedOut) if the deadline passes
+    /// As for [`spawn`](Bridge::spawn), and [`BridgeError::TimedOut`] if the deadline passes
     /// while the spawn waits for a runtime to start.
     ///
     /// # Examples

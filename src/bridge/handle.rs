@@ -10,9 +10,10 @@ use super::inner::Inner;
 /// A persistent runtime that synchronous code can call async code on.
 ///
 /// The bridge starts its runtime lazily, on the first call, from a factory (by default a
-/// [`SmolRuntime`](crate::SmolRuntime) with one executor thread), and reuses it for every call after: whatever a
-/// call leaves on the runtime (a connection pool, a socket, a timer) is there for the next.
-/// Calls may come from any thread, including threads already inside another async runtime.
+/// [`SmolRuntime`](crate::SmolRuntime) with one executor thread), and reuses it for every call
+/// after: whatever a call leaves on the runtime (a connection pool, a socket, a timer) is there for
+/// the next. Calls may come from any thread, including threads already inside another async
+/// runtime.
 ///
 /// `Bridge` is cheap to clone; clones share one bridge. It is not generic: the runtime type is
 /// erased, so a library can take a `&Bridge` whatever runtime its user chose.
@@ -54,19 +55,19 @@ use super::inner::Inner;
 ///
 /// # Panics
 ///
-/// A panic inside a bridged future is caught on the runtime and re-raised on the thread that
-/// called [`call`](Bridge::call) (or joins or awaits the [`BridgeTask`](crate::BridgeTask)), with its payload.
-/// The runtime thread survives, and the next call runs on the same runtime.
+/// A panic inside a bridged future is caught on the runtime and re-raised on the thread that called
+/// [`call`](Bridge::call) (or joins or awaits the [`BridgeTask`](crate::BridgeTask)), with its
+/// payload. The runtime thread survives, and the next call runs on the same runtime.
 ///
 /// # Shutdown
 ///
 /// [`shutdown`](Bridge::shutdown) is terminal: later calls fail with
-/// [`BridgeError::Shutdown`](crate::BridgeError::Shutdown), and calls in flight fail with it at once while their futures are
-/// dropped. It waits for the runtime's threads up to a grace period and never longer; a thread
-/// that is stuck is left to exit by itself. Dropping the last clone shuts the bridge down the
-/// same way, so **dropping a `Bridge` can block for up to the grace period** (3 s by default,
-/// see [`BridgeBuilder::shutdown_grace`](crate::BridgeBuilder::shutdown_grace)) if a runtime thread is stuck. Called from the
-/// bridge's own runtime, shutdown only schedules the stop.
+/// [`BridgeError::Shutdown`], and calls in flight fail with it at once while their futures are
+/// dropped. It waits for the runtime's threads up to a grace period and never longer; a thread that
+/// is stuck is left to exit by itself. Dropping the last clone shuts the bridge down the same way,
+/// so **dropping a `Bridge` can block for up to the grace period** (3 s by default, see
+/// [`BridgeBuilder::shutdown_grace`](crate::BridgeBuilder::shutdown_grace)) if a runtime thread is
+/// stuck. Called from the bridge's own runtime, shutdown only schedules the stop.
 ///
 /// A clone held by a task on the bridge's own runtime (a background loop, say) keeps the
 /// bridge alive for as long as that task lives, so dropping every other clone does not shut
@@ -82,7 +83,7 @@ impl Bridge {
     ///
     /// # Errors
     ///
-    /// [`BridgeError::Start`](crate::BridgeError::Start) if the factory fails; [`BridgeError::Shutdown`](crate::BridgeError::Shutdown) after shutdown.
+    /// [`BridgeError::Start`] if the factory fails; [`BridgeError::Shutdown`] after shutdown.
     ///
     /// # Examples
     ///
@@ -113,7 +114,7 @@ impl Bridge {
 
     /// Shuts the bridge down, waiting up to `grace` for its runtime's threads to exit.
     ///
-    /// From now on every call and spawn fails with [`BridgeError::Shutdown`](crate::BridgeError::Shutdown), for every clone.
+    /// From now on every call and spawn fails with [`BridgeError::Shutdown`], for every clone.
     /// Calls and tasks in flight fail with it at once and their futures are dropped on the
     /// runtime. Returns `true` if the runtime's threads all exited within `grace` (or there
     /// was no runtime), `false` if some were stuck and were left to exit by themselves.
