@@ -9,18 +9,13 @@ use std::{
     future::{Future, poll_fn},
     io,
     pin::pin,
-    sync::{
-        Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex, PoisonError},
     task::Poll,
-    thread,
-    time::Instant,
 };
 
 use loopbridge::{
     Job, LocalJob,
-    kit::{HotWindow, ThreadMark, Threads},
+    kit::{HotWindow, ThreadMark},
 };
 use tokio::{
     runtime::{Builder, Handle},
@@ -28,14 +23,13 @@ use tokio::{
     task::LocalSet,
 };
 
+use crate::driver::Driver;
+
 pub(crate) struct CurrentThread {
-    stopping: AtomicBool,
+    pub(crate) driver: Driver,
     steps: Arc<Steps>,
     /// Local jobs for the driver thread's `LocalSet`.
     local_jobs: mpsc::UnboundedSender<LocalJob>,
-    /// Dropping the sender ends the driver thread's `block_on`.
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    driver: Threads,
 }
 
 /// The steps handed to the runtime: its driver runs them itself, from this queue.
@@ -74,50 +68,42 @@ impl Steps {
 }
 
 impl CurrentThread {
-    /// Starts the driver thread, named `loopbridge-tokio` and marked with `mark`; returns once
-    /// the runtime is up, or with the error that kept it from coming up (the thread has then
-    /// been joined).
+    /// Starts the driver thread, marked with `mark`; returns once the runtime is up, or with
+    /// the error that kept it from coming up (the thread has then been joined).
     pub(crate) fn start(mark: ThreadMark) -> io::Result<(CurrentThread, Handle)> {
         let steps = Arc::new(Steps::default());
         let driver_steps = steps.clone();
         let (local_jobs, mut local_incoming) = mpsc::unbounded_channel::<LocalJob>();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let driver = Threads::new();
-        let handle = driver.spawn_ready(
-            thread::Builder::new().name("loopbridge-tokio".into()),
-            move |ready| {
-                mark.mark_current_thread();
-                let runtime = match Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime,
-                    Err(err) => return drop(ready.send(Err(err))),
-                };
-                let _ = ready.send(Ok(runtime.handle().clone()));
-                let local = LocalSet::new();
-                local.spawn_local(async move {
-                    while let Some(job) = local_incoming.recv().await {
-                        tokio::task::spawn_local(job.into_future());
-                    }
-                });
-                local.block_on(&runtime, drive(stopped, driver_steps.clone()));
-                // Steps still queued and local tasks still pending are dropped here, on their
-                // thread, and inside the runtime's context: their `Drop` may need it
-                // (`Handle::current`, a spawn of a cleanup task).
-                let context = runtime.enter();
-                driver_steps.close();
-                drop(local);
-                drop(context);
-                // Dropped here, never on a caller's thread: pending tasks are dropped on the
-                // runtime.
-                drop(runtime);
-            },
-        )?;
+        let (driver, handle) = Driver::start(move |stopped, ready| {
+            mark.mark_current_thread();
+            let runtime = match Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(err) => return drop(ready.send(Err(err))),
+            };
+            let _ = ready.send(Ok(runtime.handle().clone()));
+            let local = LocalSet::new();
+            local.spawn_local(async move {
+                while let Some(job) = local_incoming.recv().await {
+                    tokio::task::spawn_local(job.into_future());
+                }
+            });
+            local.block_on(&runtime, drive(stopped, driver_steps.clone()));
+            // Steps still queued and local tasks still pending are dropped here, on their
+            // thread, and inside the runtime's context: their `Drop` may need it
+            // (`Handle::current`, a spawn of a cleanup task).
+            let context = runtime.enter();
+            driver_steps.close();
+            drop(local);
+            drop(context);
+            // Dropped here, never on a caller's thread: pending tasks are dropped on the
+            // runtime.
+            drop(runtime);
+        })?;
         Ok((
             CurrentThread {
-                stopping: AtomicBool::new(false),
+                driver,
                 steps,
                 local_jobs,
-                stop: Mutex::new(Some(stop)),
-                driver,
             },
             handle,
         ))
@@ -125,7 +111,7 @@ impl CurrentThread {
 
     /// Queues a step for the driver.
     pub(crate) fn spawn(&self, job: Job) -> Result<(), Job> {
-        if self.stopping.load(Ordering::Acquire) {
+        if self.driver.is_stopping() {
             return Err(job);
         }
         {
@@ -140,28 +126,13 @@ impl CurrentThread {
     }
 
     pub(crate) fn spawn_local(&self, job: LocalJob) -> Result<(), LocalJob> {
-        if self.stopping.load(Ordering::Acquire) {
+        if self.driver.is_stopping() {
             return Err(job);
         }
         self.local_jobs.send(job).map_err(|err| err.0)?;
         // The driver yields to the `LocalSet` while it is hot.
         self.steps.arrived.notify_one();
         Ok(())
-    }
-
-    pub(crate) fn begin_stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        drop(
-            self.stop
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
-    }
-
-    /// Waits until the driver thread has exited (its runtime dropped), or until `deadline`.
-    pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
-        self.driver.join(deadline)
     }
 }
 
@@ -205,7 +176,6 @@ async fn drive(stop: oneshot::Receiver<()>, steps: Arc<Steps>) {
 impl fmt::Debug for CurrentThread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CurrentThread")
-            .field("stopping", &self.stopping.load(Ordering::Relaxed))
             .field("driver", &self.driver)
             .finish()
     }

@@ -92,6 +92,7 @@
 
 mod attached;
 mod current_thread;
+mod driver;
 mod multi_thread;
 mod vitals;
 
@@ -245,8 +246,8 @@ impl TokioRuntime {
 
     fn begin_stop(&self) {
         match &self.kind {
-            Kind::CurrentThread(owned, _) => owned.begin_stop(),
-            Kind::MultiThread(owned, ..) => owned.begin_stop(),
+            Kind::CurrentThread(owned, _) => owned.driver.begin_stop(),
+            Kind::MultiThread(owned, ..) => owned.driver.begin_stop(),
             Kind::Attached(attached) => attached.begin_stop(),
         }
     }
@@ -340,8 +341,8 @@ impl BridgeRuntime for TokioRuntime {
         }
         let deadline = Instant::now().checked_add(grace);
         match &self.kind {
-            Kind::CurrentThread(owned, _) => owned.join(deadline),
-            Kind::MultiThread(owned, ..) => owned.join(deadline),
+            Kind::CurrentThread(owned, _) => owned.driver.join(deadline),
+            Kind::MultiThread(owned, ..) => owned.driver.join(deadline),
             Kind::Attached(attached) => attached.wait_idle(deadline),
         }
     }
