@@ -20,7 +20,7 @@ use super::{
     config::NestedPolicy,
     handle::Bridge,
     nested,
-    submit::{Submitted, submit, submit_call},
+    submit::{Register, Submitted, submit},
 };
 
 impl Bridge {
@@ -132,7 +132,14 @@ impl Bridge {
             // pending, whichever comes first.
             let slot = Slot::late_on(&generation);
             let (first, task) = held_job(future, slot.clone(), None, scheduler(&slot));
-            let call = submit_call(&inner.supply, generation, first, &slot, deadline)?;
+            let call = submit(
+                &inner.supply,
+                generation,
+                first,
+                &slot,
+                Register::Late,
+                deadline,
+            )?;
             let result = inner.finish_call(&slot, call, deadline, nested);
             drop(task);
             result
@@ -254,7 +261,14 @@ impl Bridge {
         let slot = Slot::on(&generation);
         let context = Context::capture();
         let job = local_job(move || context.attach(make()), slot.clone());
-        let call = submit_call(&inner.supply, generation, job, &slot, deadline)?;
+        let call = submit(
+            &inner.supply,
+            generation,
+            job,
+            &slot,
+            Register::Late,
+            deadline,
+        )?;
         inner.finish_call(&slot, call, deadline, false)
     }
 
@@ -342,13 +356,20 @@ impl Bridge {
         let Submitted {
             generation,
             registration,
-        } = submit(&inner.supply, generation, job, &slot, deadline)?;
+        } = submit(
+            &inner.supply,
+            generation,
+            job,
+            &slot,
+            Register::Now,
+            deadline,
+        )?;
         let supervisor: Weak<dyn Supervisor> = Arc::downgrade(&self.inner) as _;
         // A per-call runtime lives as long as its task, detached or not: the task holds its
         // generation (see `BridgeTask::detach`), and lets it go (and stop) when it ends.
         Ok(BridgeTask::new(
             slot,
-            registration.expect("an eager hand-over registers the call"),
+            registration.expect("a call registered now has a registration"),
             generation,
             supervisor,
             inner.id,

@@ -39,37 +39,26 @@ pub(crate) struct Submitted {
     pub(crate) registration: Option<Registration>,
 }
 
-/// Registers `slot` and hands `job` to a runtime, moving to a fresh generation if the current
-/// one turns out to be closed or dead (waiting for it until `deadline` at most).
+/// When a call is registered in its generation, so that closing the generation fails it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Register {
+    /// Before its job is handed over: tasks, whose handle may outlive any caller's wait.
+    Now,
+    /// Later, by [`register_late`] just before its caller parks (or by its job once its future
+    /// is pending): a blocking call, which is most often answered while its caller still
+    /// spins, and then never needs a registration.
+    Late,
+}
+
+/// Hands a call's first `job` to `generation`'s runtime, registering the call as `register`
+/// says, and moves it to a fresh generation if that one turns out to be closed or dead
+/// (waiting for the fresh one until `deadline` at most).
 pub(crate) fn submit<T: Send + 'static, W: Work>(
-    supply: &Supply,
-    generation: Arc<Generation>,
-    job: W,
-    slot: &Arc<Slot<T>>,
-    deadline: Option<Instant>,
-) -> Result<Submitted, BridgeError> {
-    hand_over(supply, generation, job, slot, true, deadline)
-}
-
-/// Hands a blocking call's `job` to a runtime like [`submit`], but leaves the registration to
-/// [`register_late`], just before the caller parks: most calls are answered while their
-/// caller still spins, and never need one.
-pub(crate) fn submit_call<T: Send + 'static, W: Work>(
-    supply: &Supply,
-    generation: Arc<Generation>,
-    job: W,
-    slot: &Arc<Slot<T>>,
-    deadline: Option<Instant>,
-) -> Result<Submitted, BridgeError> {
-    hand_over(supply, generation, job, slot, false, deadline)
-}
-
-fn hand_over<T: Send + 'static, W: Work>(
     supply: &Supply,
     mut generation: Arc<Generation>,
     mut job: W,
     slot: &Arc<Slot<T>>,
-    eager: bool,
+    register: Register,
     deadline: Option<Instant>,
 ) -> Result<Submitted, BridgeError> {
     /// Generations tried before giving up: a factory whose fresh runtimes refuse work must not
@@ -77,16 +66,14 @@ fn hand_over<T: Send + 'static, W: Work>(
     const ATTEMPTS: usize = 3;
     let mut refused = 0;
     for attempt in 1..=ATTEMPTS {
-        let registration = if eager {
-            generation.register(slot.clone())
-        } else {
-            None
+        let registration = match register {
+            Register::Now => generation.register(slot.clone()),
+            Register::Late => None,
         };
         // (A registered call that the generation closes after this is failed by the close.)
-        let closed = if eager {
-            registration.is_none()
-        } else {
-            generation.is_closed()
+        let closed = match register {
+            Register::Now => registration.is_none(),
+            Register::Late => generation.is_closed(),
         };
         if closed {
             // Retired or shut down under us.
