@@ -26,21 +26,27 @@ pub(crate) const WINDOW: Duration = Duration::from_micros(50);
 /// up sooner; IO and timers wait at most this much longer.
 pub(crate) const BETWEEN_TURNS: Duration = Duration::from_micros(2);
 
+/// How long a caller whose recent waits were long spins before it parks: long enough for an
+/// answer from a runtime thread that wakes promptly, which also tells the caller that its
+/// waits have become short again.
+const PROBE: Duration = Duration::from_micros(5);
+
 /// The first part of the window busy-waits; after it, every check yields the timeslice.
 const BUSY: Duration = Duration::from_micros(10);
 
-/// Callers waiting for a result right now (spinning or parked), across all bridges. When they
-/// outnumber the spare cores, spinning would take CPU the others need, so nobody spins.
-static WAITERS: AtomicUsize = AtomicUsize::new(0);
+/// Callers spinning for a result right now, across all bridges: no more spin than there are
+/// spare cores, or spinning would take CPU the others need. A caller parked in a long call is
+/// not counted: it takes no core.
+static SPINNERS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// A moving average of this thread's recent waits, in nanoseconds: a thread whose calls
-    /// take longer than the window (timers, IO) does not spin for them.
+    /// take longer than the window (timers, IO) only probes.
     static RECENT_WAIT: Cell<u64> = const { Cell::new(0) };
 }
 
 /// How many waiting callers may spin at once: one core is left to the bridge's thread.
-fn max_spinners() -> usize {
+pub(crate) fn max_spinners() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
     *MAX.get_or_init(|| {
         thread::available_parallelism()
@@ -53,19 +59,19 @@ fn max_spinners() -> usize {
 ///
 /// Returns when the spin started by the clock, or `None` if `ready` returned `true` before
 /// the clock was first read: an answer that quick needs no reading at all (a read costs a
-/// good part of a fast round trip). Does not spin if this thread's recent waits were long, or
-/// if enough other callers are spinning already.
+/// good part of a fast round trip). Spins only briefly (a probe) if this thread's recent waits
+/// were long, and not at all if enough other callers are spinning already.
 pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> Option<Instant> {
     // A model checks the parking protocol; a spin would only multiply its interleavings.
     if cfg!(loopbridge_loom) {
         ready();
         return None;
     }
-    if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64
-        || WAITERS.load(Ordering::Relaxed) > max_spinners()
-    {
-        return (!ready()).then(Instant::now);
-    }
+    let window = if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64 {
+        PROBE
+    } else {
+        WINDOW
+    };
     for _ in 0..CHECKS_BETWEEN_READS {
         if ready() {
             return None;
@@ -73,30 +79,38 @@ pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> Opt
         hint::spin_loop();
     }
     let started = Instant::now();
-    let limit = started + WINDOW;
+    // Counted only while it spins: a caller parked in a long call takes no core.
+    let Some(_spinning) = Spinning::enter() else {
+        return Some(started);
+    };
+    let limit = started + window;
     let limit = deadline.map_or(limit, |deadline| deadline.min(limit));
     until(&ready, started, limit);
     Some(started)
 }
 
-/// In a forked child: the callers that were waiting in the parent did not come along.
+/// In a forked child: the callers that were spinning in the parent did not come along.
 pub(crate) fn forget_waiters() {
-    WAITERS.store(0, Ordering::Relaxed);
+    SPINNERS.store(0, Ordering::Relaxed);
 }
 
-/// Counts a caller as waiting while the guard lives.
-pub(crate) struct Waiting(());
+/// Counts a caller as spinning while the guard lives.
+pub(crate) struct Spinning(());
 
-impl Waiting {
-    pub(crate) fn new() -> Waiting {
-        WAITERS.fetch_add(1, Ordering::Relaxed);
-        Waiting(())
+impl Spinning {
+    /// Counts the current caller in, unless enough callers spin already.
+    pub(crate) fn enter() -> Option<Spinning> {
+        if SPINNERS.fetch_add(1, Ordering::Relaxed) < max_spinners() {
+            return Some(Spinning(()));
+        }
+        SPINNERS.fetch_sub(1, Ordering::Relaxed);
+        None
     }
 }
 
-impl Drop for Waiting {
+impl Drop for Spinning {
     fn drop(&mut self) {
-        WAITERS.fetch_sub(1, Ordering::Relaxed);
+        SPINNERS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -133,5 +147,47 @@ pub(crate) fn until(found: &impl Fn() -> bool, start: Instant, limit: Instant) -
             }
         }
         hint::spin_loop();
+    }
+}
+
+#[cfg(all(test, not(loopbridge_loom)))]
+mod tests {
+    use std::{
+        cell::Cell,
+        time::{Duration, Instant},
+    };
+
+    use super::record_wait;
+
+    /// How long the test retries before it gives up: other tests of this binary spin too,
+    /// and may hold the spinning slots for a moment.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    /// A caller whose waits were long still looks for its answer briefly before it parks, so
+    /// it finds out when its waits become short again. (Before, it parked at once: a parked
+    /// caller's wait includes its wake, so its waits stayed long and it never spun again.)
+    #[test]
+    fn a_caller_with_long_waits_still_probes() {
+        for _ in 0..8 {
+            record_wait(Duration::from_secs(1));
+        }
+        let give_up = Instant::now() + PATIENCE;
+        loop {
+            // An answer that comes after a few looks: only a caller that looks on sees it.
+            let looks = Cell::new(0);
+            let ready = || {
+                looks.set(looks.get() + 1);
+                looks.get() > 20
+            };
+            super::caller(ready, None);
+            if looks.get() > 20 {
+                break;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "a caller with long waits looked {} times only, and parked",
+                looks.get()
+            );
+        }
     }
 }

@@ -59,7 +59,6 @@ pub(crate) fn wait<T>(
     deadline: Option<Instant>,
     before_park: impl FnOnce(),
 ) -> Option<Outcome<T>> {
-    let _waiting = spin::Waiting::new();
     // A quick answer is worth a short spin: parking and being woken costs far more.
     let started = spin::caller(|| slot.is_ready(), deadline);
     if !slot.is_ready() {

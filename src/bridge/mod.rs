@@ -22,6 +22,8 @@ mod inner;
 mod nested;
 mod submit;
 mod supply;
+#[cfg(all(test, not(loopbridge_loom)))]
+mod tests;
 
 pub use self::{
     builder::BridgeBuilder,
