@@ -291,9 +291,10 @@ fn run(
 async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool) {
     /// While busy, how many steps run between two turns of the reactor and the local executor.
     const BATCH: u32 = 64;
+    // Kept across sleeps: it learns whether looking for work pays.
+    let mut window = HotWindow::new();
     loop {
         if spins {
-            let mut window = HotWindow::new();
             let mut batch = 0;
             loop {
                 if let Ok(job) = jobs.try_recv().or_else(|_| shared.overflow.pop()) {
@@ -319,7 +320,10 @@ async fn serve(jobs: &async_channel::Receiver<Job>, shared: &Shared, spins: bool
             }
         }
         match next_step(jobs, shared).await {
-            Some(job) => shared.take(job),
+            Some(job) => {
+                window.worked();
+                shared.take(job);
+            }
             None => return,
         }
     }

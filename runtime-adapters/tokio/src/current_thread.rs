@@ -145,8 +145,8 @@ async fn drive(stop: oneshot::Receiver<()>, steps: Arc<Steps>) {
     let mut window = HotWindow::new();
     loop {
         while let Some(step) = steps.pop() {
-            step.run();
             window.worked();
+            step.run();
         }
         let hot = window.keep_looking();
         let arrived = steps.arrived.notified();
@@ -166,9 +166,6 @@ async fn drive(stop: oneshot::Receiver<()>, steps: Arc<Steps>) {
         }
         if hot {
             tokio::task::yield_now().await;
-        } else {
-            // Woken by a step (or a local job): the window starts again.
-            window.worked();
         }
     }
 }
