@@ -14,9 +14,12 @@ FIELDS = {"calls", "errors", "median_ns", "p99_ns", "calls_per_sec", "cpu_ns_per
           "threads_created", "peak_extra_fds", "tcp_connections", "allocs_per_call"}
 
 objects = json.load(open(sys.argv[1]))
-cells = [o for o in objects if o["workload"] not in ("idle", "fast_path")]
+cells = [o for o in objects if o["workload"] not in ("idle", "fast_path", "load")]
+load = {o["strategy"] for o in objects if o["workload"] == "load"}
+assert {"loopbridge smol", "loopbridge tokio-ct", "reqwest::blocking pattern"} <= load, load
 fast = {o["strategy"] for o in objects if o["workload"] == "fast_path"}
-assert {"spin-handoff floor", "loopbridge smol", "reqwest::blocking pattern"} <= fast, fast
+assert {"spin-handoff floor", "loopbridge smol", "loopbridge tokio-mt", "loopbridge tokio-attached",
+        "reqwest::blocking pattern"} <= fast, fast
 idle = {o["strategy"] for o in objects if o["workload"] == "idle"}
 for strategy in ("loopbridge smol", "loopbridge tokio-ct", "loopbridge tokio-mt",
                  "raw thread handoff", "reqwest::blocking pattern"):

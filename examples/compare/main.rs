@@ -9,7 +9,12 @@
 //!
 //! Every cell is one strategy running one workload from 1, 4 or 16 caller threads for a fixed
 //! time. Ratios between cells of one run hold on a noisy machine; absolute times do not.
+//!
+//! After the table come the fast path (back-to-back ready calls against a spin-handoff floor
+//! and the reqwest::blocking pattern, in interleaved rounds) and the fast path under load
+//! (`load.rs`: one call parked in flight, a paced caller's CPU, busy cores).
 
+mod load;
 mod os;
 mod patterns;
 mod report;
@@ -136,12 +141,17 @@ fn main() -> ExitCode {
     } else {
         fast_path(9, Duration::from_millis(150), target, &servers)
     };
+    let load = if options.quick {
+        load::measure(2, Duration::from_millis(60))
+    } else {
+        load::measure(5, Duration::from_millis(150))
+    };
     progress.done(started.elapsed());
 
     if options.json {
-        println!("{}", report::json(&cells, &idles, &fast));
+        println!("{}", report::json(&cells, &idles, &fast, &load));
     } else {
-        print!("{}", report::table(&cells, &idles, &fast, budget));
+        print!("{}", report::table(&cells, &idles, &fast, &load, budget));
     }
     if let Some(file) = options.svg {
         if let Err(err) = std::fs::write(&file, report::svg(&cells)) {
@@ -195,7 +205,7 @@ fn own_threads(kind: Kind) -> Option<&'static [&'static str]> {
 }
 
 /// Medians of back-to-back calls of a ready future through `kind`, from this thread.
-fn ready_median(strategy: &Strategy, budget: Duration) -> Duration {
+pub fn ready_median(strategy: &Strategy, budget: Duration) -> Duration {
     let mut rounds = Vec::with_capacity(1 << 16);
     let start = Instant::now();
     while start.elapsed() < budget && rounds.len() < rounds.capacity() {
@@ -225,6 +235,7 @@ fn fast_path(rounds: usize, slice: Duration, target: Target, servers: &os::Serve
         Kind::BridgeSmol,
         Kind::BridgeTokioCurrent,
         Kind::BridgeTokioMulti,
+        Kind::BridgeTokioAttached,
         Kind::Reqwest,
     ];
     let strategies: Vec<_> = kinds.iter().map(|&kind| Strategy::start(kind)).collect();

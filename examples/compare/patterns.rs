@@ -109,6 +109,9 @@ pub enum Kind {
     /// reqwest::blocking's design: a tokio current_thread runtime on its own thread, fed by an
     /// mpsc channel, replying on oneshots.
     Reqwest,
+    /// A bridge attached (`from_handle`) to an application's multi_thread runtime of
+    /// [`TOKIO_WORKERS`] workers. Measured in the fast path only, not in the table's cells.
+    BridgeTokioAttached,
 }
 
 impl Kind {
@@ -135,6 +138,7 @@ impl Kind {
             Kind::Inline => "block_on inline",
             Kind::Handoff => "raw thread handoff",
             Kind::Reqwest => "reqwest::blocking pattern",
+            Kind::BridgeTokioAttached => "loopbridge tokio-attached",
         }
     }
 
@@ -157,6 +161,8 @@ impl Kind {
 /// A running strategy.
 pub enum Strategy {
     Bridge(Bridge),
+    /// A bridge attached to an application runtime, which it keeps alive.
+    Attached(Bridge, tokio::runtime::Runtime),
     Inline,
     Handoff(Handoff),
     Reqwest(Reqwest),
@@ -185,6 +191,18 @@ impl Strategy {
             Kind::Inline => Strategy::Inline,
             Kind::Handoff => Strategy::Handoff(Handoff::start()),
             Kind::Reqwest => Strategy::Reqwest(Reqwest::start()),
+            Kind::BridgeTokioAttached => {
+                let app = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(TOKIO_WORKERS)
+                    .thread_name("app-worker")
+                    .enable_all()
+                    .build()
+                    .expect("application runtime");
+                let handle = app.handle().clone();
+                let bridge =
+                    Bridge::with_runtime(move || TokioRuntime::from_handle(handle.clone()));
+                Strategy::Attached(bridge, app)
+            }
         }
     }
 
@@ -195,7 +213,9 @@ impl Strategy {
         T: Send + 'static,
     {
         match self {
-            Strategy::Bridge(bridge) => bridge.call(future).expect("bridge call"),
+            Strategy::Bridge(bridge) | Strategy::Attached(bridge, _) => {
+                bridge.call(future).expect("bridge call")
+            }
             Strategy::Inline => INLINE.with(|runtime| runtime.block_on(future)),
             Strategy::Handoff(handoff) => handoff.run(future),
             Strategy::Reqwest(reqwest) => reqwest.run(future),
@@ -206,6 +226,10 @@ impl Strategy {
         match self {
             Strategy::Bridge(bridge) => {
                 bridge.shutdown();
+            }
+            Strategy::Attached(bridge, app) => {
+                bridge.shutdown();
+                app.shutdown_background();
             }
             Strategy::Inline => {}
             Strategy::Handoff(handoff) => handoff.stop(),

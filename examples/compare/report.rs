@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::{
     CALLERS, Cell, FastPath, Idle,
+    load::Load,
     patterns::{Kind, Workload},
 };
 
@@ -41,6 +42,7 @@ pub fn table(
     cells: &[Cell],
     idles: &[Idle],
     fast: &FastPath,
+    load: &Load,
     budget: std::time::Duration,
 ) -> String {
     let mut out = String::new();
@@ -96,6 +98,7 @@ pub fn table(
     }
     out.push_str(&summary(cells));
     out.push_str(&fast_path(cells, idles, fast));
+    out.push_str(&under_load(load));
     if let Some(first) = idles.first() {
         let _ = writeln!(
             out,
@@ -185,6 +188,7 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
         Kind::BridgeSmol,
         Kind::BridgeTokioCurrent,
         Kind::BridgeTokioMulti,
+        Kind::BridgeTokioAttached,
     ] {
         let mine = series(Some(kind));
         let per_round = |other: &[f64], mine_over: bool| {
@@ -207,18 +211,72 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
             .iter()
             .find(|i| i.kind == kind)
             .map_or(f64::NAN, |i| i.cpu_percent);
+        // (Strategies outside the table, like tokio-attached, have no allocation or idle
+        // figure.)
+        let or_dash = |figure: f64, text: String| if figure.is_nan() { "–".into() } else { text };
         let _ = writeln!(
             out,
             "{:<28} {:>10}  {:>5.1}× the floor, {:>5.1}× faster than reqwest::blocking, \
-             {:.1} allocs/call, idle {:.2}% of a core, {} callers: {:.2}× reqwest's calls/s",
+             {} allocs/call, idle {}% of a core, {} callers: {:.2}× reqwest's calls/s",
             kind.name(),
             duration(median(mine.clone())),
             per_round(&floor, true),
             per_round(&reqwest, false),
-            allocs,
-            idle,
+            or_dash(allocs, format!("{allocs:.1}")),
+            or_dash(idle, format!("{idle:.2}")),
             crate::CROWD,
             tput16,
+        );
+    }
+    out
+}
+
+/// The fast path under load: each figure the median over rounds of a ratio within a round.
+fn under_load(load: &Load) -> String {
+    let mut out = format!(
+        "\n## Under load: a ready future, one caller ({} interleaved rounds)\n",
+        load.rounds
+    );
+    let rounds = |kind: Kind| -> &[crate::load::Round] {
+        load.figures
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(&[], |(_, r)| r.as_slice())
+    };
+    let reference = rounds(Kind::Reqwest);
+    let _ = writeln!(
+        out,
+        "{:<28} {:>22} {:>34} {:>24}",
+        "", "one call parked", "paced 10,000 calls/s: CPU, latency", "2 cores kept busy"
+    );
+    for (kind, mine) in &load.figures {
+        let parked = median(mine.iter().map(|r| r.parked_ns / r.alone_ns).collect());
+        let cpu = median(mine.iter().map(|r| r.paced_cpu_percent).collect());
+        let cpu_ratio = median(
+            mine.iter()
+                .zip(reference)
+                .map(|(m, r)| m.paced_cpu_percent / r.paced_cpu_percent)
+                .collect(),
+        );
+        let paced = median(mine.iter().map(|r| r.paced_ns).collect());
+        let loaded = median(
+            mine.iter()
+                .zip(reference)
+                .map(|(m, r)| r.loaded_ns / m.loaded_ns)
+                .collect(),
+        );
+        let _ = writeln!(
+            out,
+            "{:<28} {:>8} ({:>4.2}× alone) {:>5.1}% of a core ({:>4.2}× reqwest's), {:>8} \
+             {:>8} ({:>5.1}× reqwest)",
+            kind.name(),
+            duration(median(mine.iter().map(|r| r.parked_ns).collect())),
+            parked,
+            cpu,
+            cpu_ratio,
+            duration(paced),
+            duration(median(mine.iter().map(|r| r.loaded_ns).collect())),
+            loaded,
         );
     }
     out
@@ -283,8 +341,24 @@ fn escape(s: &str) -> String {
 }
 
 /// One JSON object per cell, as a JSON array.
-pub fn json(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
+pub fn json(cells: &[Cell], idles: &[Idle], fast: &FastPath, load: &Load) -> String {
     let mut out = String::from("[\n");
+    for (kind, rounds) in &load.figures {
+        let of = |f: fn(&crate::load::Round) -> f64| median(rounds.iter().map(f).collect());
+        let _ = writeln!(
+            out,
+            "  {{\"strategy\": \"{}\", \"workload\": \"load\", \"callers\": 1, \
+             \"rounds\": {}, \"alone_ns\": {:.0}, \"parked_ns\": {:.0}, \
+             \"paced_cpu_percent\": {:.1}, \"paced_ns\": {:.0}, \"loaded_ns\": {:.0}}},",
+            kind.name(),
+            load.rounds,
+            of(|r| r.alone_ns),
+            of(|r| r.parked_ns),
+            of(|r| r.paced_cpu_percent),
+            of(|r| r.paced_ns),
+            of(|r| r.loaded_ns),
+        );
+    }
     for (kind, medians) in &fast.medians {
         let ns: Vec<f64> = medians.iter().map(|d| d.as_nanos() as f64).collect();
         let crowd = fast
@@ -386,7 +460,10 @@ pub fn svg(cells: &[Cell]) -> String {
     let plot = WIDTH - LABEL - 110.0;
     let x = |ns: f64| LABEL + (ns.max(1.0).log10() - lo) / (hi - lo) * plot;
     let color = |kind: Kind| match kind {
-        Kind::BridgeSmol | Kind::BridgeTokioCurrent | Kind::BridgeTokioMulti => "#2b6cb0",
+        Kind::BridgeSmol
+        | Kind::BridgeTokioCurrent
+        | Kind::BridgeTokioMulti
+        | Kind::BridgeTokioAttached => "#2b6cb0",
         Kind::PerCallSmol | Kind::PerCallTokioCurrent | Kind::PerCallTokioMulti => "#dd6b20",
         Kind::Inline | Kind::Handoff | Kind::Reqwest => "#718096",
     };
