@@ -15,12 +15,17 @@ use std::{
 use loopbridge::{Job, kit::ExitLatch};
 use tokio::{runtime::Handle, sync::Notify};
 
+use crate::pump::Pump;
+
 #[derive(Debug, Default)]
 pub(crate) struct Attached {
     stopping: AtomicBool,
     stop: Notify,
-    /// The bridge's tasks alive on the application's runtime.
+    /// The bridge's tasks alive on the application's runtime (the pump's among them).
     live: ExitLatch,
+    /// Takes steps while one of the bridge's tasks looks for them, for a short window after
+    /// a step: then it gives the application's worker back.
+    pump: Pump,
 }
 
 impl Attached {
@@ -28,6 +33,9 @@ impl Attached {
         if self.stopping.load(Ordering::Acquire) {
             return Err(job);
         }
+        let Err(job) = self.pump.offer(job) else {
+            return Ok(());
+        };
         let live = self.live.enter();
         let this = self.clone();
         drop(handle.spawn(async move {
@@ -46,12 +54,14 @@ impl Attached {
             })
             .await;
             // Dropping an unfinished job tells its caller it was cancelled.
+            this.pump.take_turn().await;
         }));
         Ok(())
     }
 
     pub(crate) fn begin_stop(&self) {
         self.stopping.store(true, Ordering::Release);
+        self.pump.stop();
         self.stop.notify_waiters();
     }
 

@@ -94,6 +94,7 @@ mod attached;
 mod current_thread;
 mod driver;
 mod multi_thread;
+mod pump;
 mod vitals;
 
 use std::{
@@ -247,7 +248,7 @@ impl TokioRuntime {
     fn begin_stop(&self) {
         match &self.kind {
             Kind::CurrentThread(owned, _) => owned.driver.begin_stop(),
-            Kind::MultiThread(owned, ..) => owned.driver.begin_stop(),
+            Kind::MultiThread(owned, ..) => owned.begin_stop(),
             Kind::Attached(attached) => attached.begin_stop(),
         }
     }

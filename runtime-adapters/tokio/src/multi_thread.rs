@@ -1,15 +1,16 @@
 //! The owned multi_thread flavour: a tokio multi_thread runtime built, run and dropped on a
-//! driver thread of its own; each step is a tokio task.
+//! driver thread of its own; each step is a tokio task, or runs on the hot pump (`pump.rs`).
 
-use std::{fmt, io};
+use std::{fmt, io, sync::Arc};
 
 use loopbridge::{Job, kit::ThreadMark};
 use tokio::runtime::{Builder, Handle};
 
-use crate::driver::Driver;
+use crate::{driver::Driver, pump::Pump};
 
 pub(crate) struct MultiThread {
     pub(crate) driver: Driver,
+    pump: Arc<Pump>,
 }
 
 impl MultiThread {
@@ -37,16 +38,30 @@ impl MultiThread {
             // runtime, and a worker stuck in a task is waited for here, not by a caller.
             drop(runtime);
         })?;
-        Ok((MultiThread { driver }, handle))
+        let pump = Arc::default();
+        Ok((MultiThread { driver, pump }, handle))
     }
 
-    /// Hands a step to the runtime as a task.
+    /// Hands a step to the pump if it is looking, or else to the runtime as a task, which
+    /// then takes a turn as the pump.
     pub(crate) fn spawn(&self, handle: &Handle, job: Job) -> Result<(), Job> {
         if self.driver.is_stopping() {
             return Err(job);
         }
-        drop(handle.spawn(job));
+        let Err(job) = self.pump.offer(job) else {
+            return Ok(());
+        };
+        let pump = self.pump.clone();
+        drop(handle.spawn(async move {
+            job.await;
+            pump.take_turn().await;
+        }));
         Ok(())
+    }
+
+    pub(crate) fn begin_stop(&self) {
+        self.pump.stop();
+        self.driver.begin_stop();
     }
 }
 
@@ -54,6 +69,7 @@ impl fmt::Debug for MultiThread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MultiThread")
             .field("driver", &self.driver)
+            .field("pump", &self.pump)
             .finish()
     }
 }
