@@ -26,10 +26,16 @@ pub(crate) const WINDOW: Duration = Duration::from_micros(50);
 /// up sooner; IO and timers wait at most this much longer.
 pub(crate) const BETWEEN_TURNS: Duration = Duration::from_micros(2);
 
-/// How long a caller whose recent waits were long spins before it parks: long enough for an
-/// answer from a runtime thread that wakes promptly, which also tells the caller that its
-/// waits have become short again.
+/// How long a caller whose recent waits were long spins before it parks, on one call in
+/// [`PROBE_EVERY`] (the others park at once): long enough for an answer from a runtime thread
+/// that wakes promptly, which tells the caller that its waits have become short again. (A
+/// parked caller's wait includes its own wake, so without a probe its waits might never look
+/// short again.) Not on every call: with many callers queued behind each other, every wait is
+/// long, and a probe on each would only take CPU from the runtime.
 const PROBE: Duration = Duration::from_micros(5);
+
+/// A caller whose recent waits were long probes on one call in this many.
+const PROBE_EVERY: u32 = 8;
 
 /// The first part of the window busy-waits; after it, every check yields the timeslice.
 const BUSY: Duration = Duration::from_micros(10);
@@ -43,6 +49,9 @@ thread_local! {
     /// A moving average of this thread's recent waits, in nanoseconds: a thread whose calls
     /// take longer than the window (timers, IO) only probes.
     static RECENT_WAIT: Cell<u64> = const { Cell::new(0) };
+
+    /// This thread's calls made while its recent waits were long, for its probes.
+    static LONG_WAITS: Cell<u32> = const { Cell::new(0) };
 }
 
 /// How many waiting callers may spin at once: one core is left to the bridge's thread.
@@ -59,18 +68,27 @@ pub(crate) fn max_spinners() -> usize {
 ///
 /// Returns when the spin started by the clock, or `None` if `ready` returned `true` before
 /// the clock was first read: an answer that quick needs no reading at all (a read costs a
-/// good part of a fast round trip). Spins only briefly (a probe) if this thread's recent waits
-/// were long, and not at all if enough other callers are spinning already.
+/// good part of a fast round trip). If this thread's recent waits were long, spins only on a
+/// probe, briefly; and not at all if enough other callers are spinning already.
 pub(crate) fn caller(ready: impl Fn() -> bool, deadline: Option<Instant>) -> Option<Instant> {
     // A model checks the parking protocol; a spin would only multiply its interleavings.
     if cfg!(loopbridge_loom) {
         ready();
         return None;
     }
-    let window = if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) > WINDOW.as_nanos() as u64 {
+    let window = if RECENT_WAIT.try_with(Cell::get).unwrap_or(u64::MAX) <= WINDOW.as_nanos() as u64
+    {
+        WINDOW
+    } else if LONG_WAITS
+        .try_with(|waits| {
+            waits.set(waits.get().wrapping_add(1));
+            waits.get() % PROBE_EVERY == 0
+        })
+        .unwrap_or(false)
+    {
         PROBE
     } else {
-        WINDOW
+        return (!ready()).then(Instant::now);
     };
     for _ in 0..CHECKS_BETWEEN_READS {
         if ready() {
@@ -163,15 +181,17 @@ mod tests {
     /// and may hold the spinning slots for a moment.
     const PATIENCE: Duration = Duration::from_secs(10);
 
-    /// A caller whose waits were long still looks for its answer briefly before it parks, so
-    /// it finds out when its waits become short again. (Before, it parked at once: a parked
-    /// caller's wait includes its wake, so its waits stayed long and it never spun again.)
+    /// A caller whose waits were long still looks for its answer briefly before it parks, on
+    /// one call in a few, so it finds out when its waits become short again; on the others it
+    /// parks at once. (Before, it always parked at once: a parked caller's wait includes its
+    /// wake, so its waits could stay long and it never spun again.)
     #[test]
     fn a_caller_with_long_waits_still_probes() {
         for _ in 0..8 {
             record_wait(Duration::from_secs(1));
         }
         let give_up = Instant::now() + PATIENCE;
+        let mut at_once = 0;
         loop {
             // An answer that comes after a few looks: only a caller that looks on sees it.
             let looks = Cell::new(0);
@@ -183,11 +203,15 @@ mod tests {
             if looks.get() > 20 {
                 break;
             }
+            if looks.get() == 1 {
+                at_once += 1;
+            }
             assert!(
                 Instant::now() < give_up,
                 "a caller with long waits looked {} times only, and parked",
                 looks.get()
             );
         }
+        assert!(at_once > 0, "a caller with long waits probed on every call");
     }
 }
