@@ -6,10 +6,17 @@
 //! and to the reqwest::blocking pattern) can be read off one run; and it times `getpid`, the
 //! cost a fork check by process id would add to every call.
 //!
+//! Two groups track the fast path under load (the `compare` example's "Under load"): `parked`
+//! times a ready call while another call is parked in flight, and `paced` reports, as its
+//! "time", the process CPU per call of one caller making a ready call every 100 µs.
+//!
 //! ```sh
 //! cargo bench --bench bridge
 //! ```
 
+#[allow(dead_code)]
+#[path = "../examples/compare/load.rs"]
+mod load;
 #[allow(dead_code)]
 #[path = "../examples/compare/os.rs"]
 mod os;
@@ -76,6 +83,33 @@ fn group(c: &mut Criterion, workload: Workload, kinds: &[Kind], target: Target) 
     group.finish();
 }
 
+/// A ready call while one other call is parked in flight on the same strategy, and the process
+/// CPU per call at 10,000 calls a second (criterion's "time" is CPU time there, not wall time).
+fn under_load(c: &mut Criterion, kinds: &[Kind]) {
+    let mut group = c.benchmark_group("parked");
+    group.measurement_time(Duration::from_secs(3));
+    for &kind in kinds {
+        let strategy = Strategy::start(kind);
+        load::with_one_parked(&strategy, || {
+            group.bench_function(kind.name(), |b| {
+                b.iter(|| strategy.run(async { std::hint::black_box(1u64) }))
+            });
+        });
+        strategy.stop();
+    }
+    group.finish();
+    let mut group = c.benchmark_group("paced");
+    group.measurement_time(Duration::from_secs(3));
+    for &kind in kinds {
+        let strategy = Strategy::start(kind);
+        group.bench_function(format!("{}: CPU per call", kind.name()), |b| {
+            b.iter_custom(|calls| Duration::from_nanos(load::paced_calls(&strategy, calls).0))
+        });
+        strategy.stop();
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let servers = os::InProcess::start();
     let target = Target {
@@ -114,6 +148,10 @@ fn benches(c: &mut Criterion) {
             Reqwest,
         ],
         target,
+    );
+    under_load(
+        c,
+        &[BridgeSmol, BridgeTokioCurrent, BridgeTokioMulti, Reqwest],
     );
     servers.stop();
 }

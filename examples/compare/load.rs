@@ -5,7 +5,11 @@
 //! - **Parked**: back-to-back ready calls, alone and then while one other call is parked in
 //!   flight (a long poll, a slow request) on the same strategy.
 //! - **Paced**: one caller making a ready call every [`PACE`]; process CPU per wall second, and
-//!   the calls' median latency.
+//!   the calls' median latency. Measured twice: on the strategy that has just served the
+//!   back-to-back calls, and on a fresh one that has only ever been paced. (Where the OS runs
+//!   the runtime's thread decides most of this figure on a VM: next to the caller, a wake
+//!   costs a few µs; on another vCPU that went idle, tens of µs, charged as CPU time. A thread
+//!   that has spun on its own core tends to stay there.)
 //! - **Loaded**: back-to-back ready calls while two threads keep both cores busy.
 
 use std::{
@@ -18,14 +22,19 @@ use std::{
 use crate::{
     os,
     patterns::{Kind, Strategy},
-    ready_median,
 };
 
 /// The pace of the paced figure: 10,000 calls a second.
 pub const PACE: Duration = Duration::from_micros(100);
 
-/// The strategies measured under load: the bridge's two fastest, and the reference.
-pub const KINDS: [Kind; 3] = [Kind::BridgeSmol, Kind::BridgeTokioCurrent, Kind::Reqwest];
+/// The strategies measured under load: the bridge on smol and on tokio's two owned flavours, and
+/// the reference.
+pub const KINDS: [Kind; 4] = [
+    Kind::BridgeSmol,
+    Kind::BridgeTokioCurrent,
+    Kind::BridgeTokioMulti,
+    Kind::Reqwest,
+];
 
 /// One round's figures for one strategy.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +47,9 @@ pub struct Round {
     pub paced_cpu_percent: f64,
     /// Median round trip at [`PACE`].
     pub paced_ns: f64,
+    /// The same two figures on a fresh strategy, started for them.
+    pub fresh_cpu_percent: f64,
+    pub fresh_ns: f64,
     /// Median round trip of back-to-back ready calls with both cores kept busy.
     pub loaded_ns: f64,
 }
@@ -61,12 +73,17 @@ pub fn measure(rounds: usize, slice: Duration) -> Load {
             let alone_ns = nanos(ready_median(strategy, slice));
             let parked_ns = nanos(with_one_parked(strategy, || ready_median(strategy, slice)));
             let (paced_cpu_percent, paced_ns) = paced(strategy, slice);
+            let fresh = Strategy::start(KINDS[i]);
+            let (fresh_cpu_percent, fresh_ns) = paced(&fresh, slice);
+            fresh.stop();
             let loaded_ns = nanos(with_busy_cores(2, || ready_median(strategy, slice)));
             figures[i].1.push(Round {
                 alone_ns,
                 parked_ns,
                 paced_cpu_percent,
                 paced_ns,
+                fresh_cpu_percent,
+                fresh_ns,
                 loaded_ns,
             });
         }
@@ -77,13 +94,27 @@ pub fn measure(rounds: usize, slice: Duration) -> Load {
     Load { rounds, figures }
 }
 
+/// The median round trip of back-to-back calls of a ready future through `strategy`, from this
+/// thread, over `budget`.
+pub fn ready_median(strategy: &Strategy, budget: Duration) -> Duration {
+    let mut rounds = Vec::with_capacity(1 << 16);
+    let start = Instant::now();
+    while start.elapsed() < budget && rounds.len() < rounds.capacity() {
+        let t = Instant::now();
+        strategy.run(async { std::hint::black_box(1u64) });
+        rounds.push(t.elapsed());
+    }
+    rounds.sort_unstable();
+    rounds[rounds.len() / 2]
+}
+
 fn nanos(d: Duration) -> f64 {
     d.as_nanos() as f64
 }
 
 /// Runs `f` while another thread has one call parked in flight on `strategy`: a future that
 /// waits for a signal, sent once `f` is done.
-fn with_one_parked<T>(strategy: &Strategy, f: impl FnOnce() -> T) -> T {
+pub fn with_one_parked<T>(strategy: &Strategy, f: impl FnOnce() -> T) -> T {
     let (release, released) = async_channel::bounded::<()>(1);
     thread::scope(|scope| {
         let parked = scope.spawn(|| {
@@ -121,11 +152,23 @@ fn with_busy_cores<T>(threads: usize, f: impl FnOnce() -> T) -> T {
 /// of it, the caller's included) per wall second, in percent of a core, and the calls' median
 /// round trip. The caller sleeps between calls, as a paced program does.
 fn paced(strategy: &Strategy, window: Duration) -> (f64, f64) {
-    let mut latencies = Vec::with_capacity((window.as_micros() / PACE.as_micros()) as usize + 1);
+    let calls = (window.as_micros() / PACE.as_micros()).max(1) as u64;
+    let (cpu, wall, mut latencies) = paced_calls(strategy, calls);
+    latencies.sort_unstable();
+    (
+        cpu as f64 / nanos(wall) * 100.0,
+        nanos(latencies[latencies.len() / 2]),
+    )
+}
+
+/// Makes `calls` ready calls through `strategy`, one every [`PACE`] (sleeping in between):
+/// the process's CPU time over them in nanoseconds, the wall time, and each call's round trip.
+pub fn paced_calls(strategy: &Strategy, calls: u64) -> (u64, Duration, Vec<Duration>) {
+    let mut latencies = Vec::with_capacity(calls as usize);
     let cpu_before = os::thread_cpu_ns(&[""]);
     let start = Instant::now();
     let mut next = start;
-    while start.elapsed() < window {
+    for _ in 0..calls {
         let t = Instant::now();
         strategy.run(async { hint::black_box(1u64) });
         latencies.push(t.elapsed());
@@ -139,9 +182,5 @@ fn paced(strategy: &Strategy, window: Duration) -> (f64, f64) {
     }
     let wall = start.elapsed();
     let cpu = os::thread_cpu_ns(&[""]).saturating_sub(cpu_before);
-    latencies.sort_unstable();
-    (
-        cpu as f64 / nanos(wall) * 100.0,
-        nanos(latencies[latencies.len() / 2]),
-    )
+    (cpu, wall, latencies)
 }

@@ -30,6 +30,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use load::ready_median;
 use patterns::{Kind, Session, Strategy, Target, Workload, step};
 
 #[global_allocator]
@@ -202,19 +203,6 @@ fn own_threads(kind: Kind) -> Option<&'static [&'static str]> {
         Kind::Reqwest => Some(&["ref-reqwest"]),
         _ => None,
     }
-}
-
-/// Medians of back-to-back calls of a ready future through `kind`, from this thread.
-pub fn ready_median(strategy: &Strategy, budget: Duration) -> Duration {
-    let mut rounds = Vec::with_capacity(1 << 16);
-    let start = Instant::now();
-    while start.elapsed() < budget && rounds.len() < rounds.capacity() {
-        let t = Instant::now();
-        strategy.run(async { std::hint::black_box(1u64) });
-        rounds.push(t.elapsed());
-    }
-    rounds.sort_unstable();
-    rounds[rounds.len() / 2]
 }
 
 /// The fast path, measured in interleaved rounds so that a noisy neighbour moves every figure
