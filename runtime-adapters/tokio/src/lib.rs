@@ -76,9 +76,18 @@
 //! for about 50 µs after each step arrives (it yields to the scheduler, which runs tokio's
 //! tasks and polls IO without blocking), so back-to-back calls do not pay for waking a parked
 //! thread; after that window tokio parks the thread as usual and an idle bridge uses no CPU.
-//! The multi_thread and `from_handle` flavours hand each step to tokio as a task (one
-//! allocation per step), and tokio parks their workers as soon as they are idle, so their
-//! round trips cost several microseconds more. The `compare` example reports all three.
+//!
+//! The multi_thread and `from_handle` flavours hand a step to tokio as a task, which would
+//! wake a worker for every step. So after a step task has run its step, it stays on as the
+//! bridge's *pump* for the same window: it looks at a queue of its own in 2 µs bursts,
+//! yielding to its worker in between, and a step that arrives during a burst runs there, with
+//! no task spawned and no worker woken. The pump takes steps only while it looks, never while
+//! it runs one or yields, so a step that blocks never holds up the others; and when the window
+//! ends it ends, which on `from_handle` gives the application's worker back.
+//!
+//! Every window keeps score ([`loopbridge::kit::HotWindow`]): when calls come further apart
+//! than the window, looking catches nothing, and the runtime sleeps as soon as it runs out of
+//! work instead, with a probe now and then. The `compare` example reports all three flavours.
 //!
 //! # Shutdown
 //!
