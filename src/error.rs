@@ -51,6 +51,10 @@ pub enum BridgeError {
     /// [`Bridge::call_local`](crate::Bridge::call_local) on a runtime without local
     /// tasks, such as a multi-thread tokio runtime.
     Unsupported(&'static str),
+    /// The maker of a runtime-bound value ([`Bridge::try_bind`](crate::Bridge::try_bind))
+    /// failed with this error, its own ([`source`](Error::source) returns it too). Nothing was
+    /// bound: the next call that needs the value runs the maker again.
+    Make(Box<dyn Error + Send + Sync + 'static>),
 }
 
 impl BridgeError {
@@ -110,6 +114,33 @@ impl BridgeError {
         matches!(self, BridgeError::Unsupported(_))
     }
 
+    /// Returns `true` if a runtime-bound value could not be made (see [`BridgeError::Make`]).
+    ///
+    /// ```
+    /// let err = loopbridge::BridgeError::Make("connection refused".into());
+    /// assert!(err.is_make());
+    /// ```
+    pub fn is_make(&self) -> bool {
+        matches!(self, BridgeError::Make(_))
+    }
+
+    /// The `BridgeError` inside an [`io::Error`] made from one: the errors of
+    /// [`BlockingReader`](crate::BlockingReader) and [`BlockingWriter`](crate::BlockingWriter)
+    /// that the bridge caused (a timeout, a shutdown), as opposed to the I/O's own.
+    ///
+    /// ```
+    /// use std::io;
+    /// use loopbridge::BridgeError;
+    ///
+    /// let err = io::Error::from(BridgeError::TimedOut);
+    /// assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    /// assert!(BridgeError::from_io(&err).is_some_and(BridgeError::is_timed_out));
+    /// assert!(BridgeError::from_io(&io::Error::other("peer reset")).is_none());
+    /// ```
+    pub fn from_io(err: &io::Error) -> Option<&BridgeError> {
+        err.get_ref()?.downcast_ref::<BridgeError>()
+    }
+
     /// Returns `true` if the call's runtime was retired (see [`BridgeError::Retired`]).
     ///
     /// ```
@@ -137,6 +168,7 @@ impl fmt::Display for BridgeError {
             BridgeError::Unsupported(what) => {
                 write!(f, "the bridge's runtime does not support {what}")
             }
+            BridgeError::Make(e) => write!(f, "failed to make a runtime-bound value: {e}"),
         }
     }
 }
@@ -145,6 +177,7 @@ impl Error for BridgeError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             BridgeError::Start(e) => Some(e),
+            BridgeError::Make(e) => Some(&**e),
             _ => None,
         }
     }

@@ -6,8 +6,10 @@
 //! on it (see [`Registry`]).
 
 use std::{
-    cell::Cell,
+    any::Any,
+    cell::{Cell, RefCell},
     fmt,
+    panic::{self, AssertUnwindSafe},
     sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering},
     time::Duration,
 };
@@ -15,16 +17,23 @@ use std::{
 use crate::{
     error::Closed,
     fork,
+    job::Job,
     registry::{Abortable, Registration, Registry},
     runtime::BridgeRuntime,
-    sync::Arc,
+    sync::{Arc, Mutex, Weak, lock},
 };
+
+/// A value bound to a generation (see [`Generation::bind`]), type-erased.
+pub(crate) type BoundValue = Arc<dyn Any + Send + Sync>;
 
 #[cfg(not(loopbridge_loom))]
 std::thread_local! {
     /// The [`Generation::uid`] of the generation whose step this thread ran last: a thread that
     /// runs a generation's steps is one of its runtime's threads for good.
     static STEPS_OF: Cell<u64> = const { Cell::new(0) };
+    /// The same generation, to find it from inside a step (see [`stepping`]). Changed only
+    /// when the thread starts stepping another generation.
+    static STEPPING: RefCell<Weak<Generation>> = const { RefCell::new(Weak::new()) };
     /// On a one-off thread serving a nested call: the id of the bridge it serves.
     static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
 }
@@ -34,6 +43,7 @@ std::thread_local! {
 #[cfg(loopbridge_loom)]
 loom::thread_local! {
     static STEPS_OF: Cell<u64> = Cell::new(0);
+    static STEPPING: RefCell<Weak<Generation>> = RefCell::new(Weak::new());
     static ONE_OFF_FOR: Cell<u64> = Cell::new(0);
 }
 
@@ -52,6 +62,14 @@ pub(crate) struct Generation {
     registry: Arc<Registry>,
     /// The steps its runtime has started, counted by the calls themselves.
     pub(crate) progress: Arc<Progress>,
+    /// The values bound to this generation (`Bridge::bind`), by the id of their `Bound`.
+    bound: Mutex<BoundValues>,
+}
+
+/// The values bound to a generation, until it closes and lets them go on its runtime.
+struct BoundValues {
+    values: Vec<(u64, BoundValue)>,
+    released: bool,
 }
 
 /// A reading of a runtime's progress: two readings differ if a step started in between, or if
@@ -75,6 +93,8 @@ pub(crate) struct Progress {
     steps: StdAtomicU64,
     /// Unique in the process (a generation's `id` counts only its bridge's generations).
     uid: u64,
+    /// The generation itself, for code running in its steps (see [`stepping`]).
+    generation: Weak<Generation>,
 }
 
 impl Progress {
@@ -82,17 +102,21 @@ impl Progress {
     /// check, and marks the thread as one of the runtime's.
     pub(crate) fn step_started(&self) {
         self.steps.fetch_add(1, StdOrdering::Relaxed);
-        STEPS_OF.with(|uid| uid.set(self.uid));
+        STEPS_OF.with(|uid| {
+            if uid.replace(self.uid) != self.uid {
+                STEPPING.with(|stepping| *stepping.borrow_mut() = self.generation.clone());
+            }
+        });
     }
 }
 
 impl Generation {
     /// A generation of `runtime`, whose factory was called in the fork epoch `epoch` (read
     /// with [`fork::epoch`] before the factory ran, so that a fork during the start counts).
-    pub(crate) fn new(id: u64, epoch: u64, runtime: Box<dyn BridgeRuntime>) -> Generation {
+    pub(crate) fn new(id: u64, epoch: u64, runtime: Box<dyn BridgeRuntime>) -> Arc<Generation> {
         static NEXT_UID: StdAtomicU64 = StdAtomicU64::new(1);
         let uid = NEXT_UID.fetch_add(1, StdOrdering::Relaxed);
-        Generation {
+        Arc::new_cyclic(|generation| Generation {
             id,
             epoch,
             uid,
@@ -101,8 +125,13 @@ impl Generation {
             progress: Arc::new(Progress {
                 steps: StdAtomicU64::new(0),
                 uid,
+                generation: generation.clone(),
             }),
-        }
+            bound: Mutex::new(BoundValues {
+                values: Vec::new(),
+                released: false,
+            }),
+        })
     }
 
     /// Whether the generation's runtime was started in this process, not inherited from a
@@ -121,6 +150,11 @@ impl Generation {
         ONE_OFF_FOR.with(Cell::get) == bridge
             || STEPS_OF.with(Cell::get) == self.uid
             || self.runtime.is_runtime_thread()
+    }
+
+    /// Unique in the process, unlike `id`.
+    pub(crate) fn uid(&self) -> u64 {
+        self.uid
     }
 
     /// A reading of the runtime's progress, for the health check.
@@ -146,10 +180,76 @@ impl Generation {
         self.registry.close_reason()
     }
 
-    /// Closes the generation and fails every registered call with `reason`. Returns `true`
-    /// for the one caller that closed it.
+    /// Closes the generation and fails every registered call with `reason`, then lets its
+    /// bound values go on its runtime (see [`release`](Self::release)). Returns `true` for
+    /// the one caller that closed it.
     pub(crate) fn close(&self, reason: Closed) -> bool {
-        self.registry.close(reason)
+        let closed = self.registry.close(reason);
+        if closed {
+            self.release();
+        }
+        closed
+    }
+
+    /// The value bound here by the `Bound` with id `bound`, if one has been made.
+    pub(crate) fn bound(&self, bound: u64) -> Option<BoundValue> {
+        let values = lock(&self.bound);
+        values
+            .values
+            .iter()
+            .find(|(id, _)| *id == bound)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// Binds `value` here for the `Bound` with id `bound`; gives it back if the generation has
+    /// closed meanwhile (it is going away, and so must the value).
+    pub(crate) fn bind(&self, bound: u64, value: BoundValue) -> Result<(), BoundValue> {
+        let mut values = lock(&self.bound);
+        if values.released {
+            return Err(value);
+        }
+        values.values.push((bound, value));
+        Ok(())
+    }
+
+    /// Unbinds the value of the `Bound` with id `bound` (its last handle is gone), and drops
+    /// it on the runtime.
+    pub(crate) fn unbind(&self, bound: u64) {
+        let value = {
+            let mut values = lock(&self.bound);
+            let found = values.values.iter().position(|(id, _)| *id == bound);
+            found.map(|at| values.values.swap_remove(at))
+        };
+        if let Some(value) = value {
+            self.drop_on_runtime(vec![value]);
+        }
+    }
+
+    /// Lets every bound value go, and binds no more: they are dropped on the runtime, inside
+    /// its context, by a job of their own. If the runtime has stopped they are dropped when
+    /// it drops the job, or here if it refuses it.
+    fn release(&self) {
+        let values = {
+            let mut values = lock(&self.bound);
+            values.released = true;
+            std::mem::take(&mut values.values)
+        };
+        if !values.is_empty() {
+            self.drop_on_runtime(values);
+        }
+    }
+
+    /// Drops `values` in a job on the runtime: one step, never woken again.
+    fn drop_on_runtime(&self, values: Vec<(u64, BoundValue)>) {
+        // A panic in a value's `Drop` has nobody to go to, and must not unwind into a runtime.
+        let drop_quietly = |values| {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(values)));
+        };
+        let (runnable, task) = async_task::spawn(async move { drop_quietly(values) }, |_| {});
+        task.detach();
+        if let Err(refused) = self.runtime.spawn(Job::new(runnable)) {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(refused)));
+        }
     }
 
     /// Number of calls registered right now (for `Debug`): tasks, nested calls, and blocking
@@ -158,6 +258,17 @@ impl Generation {
     pub(crate) fn in_flight(&self) -> usize {
         self.registry.in_flight()
     }
+}
+
+/// The generation whose step runs on this thread, for code running inside a step (a bound
+/// value's maker and its users); `None` outside the runtimes' threads and on a one-off thread
+/// serving a nested call, which runs no generation's steps. Outside a step it is the last
+/// generation the thread ran a step of, so ask only from inside one.
+pub(crate) fn stepping() -> Option<Arc<Generation>> {
+    if ONE_OFF_FOR.with(Cell::get) != 0 {
+        return None;
+    }
+    STEPPING.with(|stepping| stepping.borrow().upgrade())
 }
 
 /// Marks the current thread as a one-off thread serving nested calls of the bridge with id
@@ -172,6 +283,7 @@ impl Drop for Generation {
     /// a runtime go without a shutdown (see the `BridgeRuntime` contract). A generation that a
     /// fork left behind is never dropped (see `fork`).
     fn drop(&mut self) {
+        self.release();
         self.runtime.shutdown(Duration::ZERO);
     }
 }

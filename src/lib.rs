@@ -201,6 +201,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod bound;
 mod bridge;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -210,16 +211,19 @@ mod fork;
 mod generation;
 mod global;
 mod harness;
+mod io;
 mod job;
 pub mod kit;
 #[cfg(all(test, loopbridge_loom))]
 mod models;
 mod registry;
 mod runtime;
+mod shelf;
 mod slot;
 mod smol;
 mod spin;
 mod stats;
+mod stream;
 mod sync;
 mod task;
 mod wait;
@@ -227,12 +231,15 @@ mod wait;
 pub use crate::bridge::{
     Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy,
 };
+pub use crate::bound::Bound;
 pub use crate::error::BridgeError;
 pub use crate::global::{global, shutdown_global};
+pub use crate::io::{BlockingReader, BlockingWriter};
 pub use crate::job::{Job, LocalBoxFuture, LocalJob, LocalJobFuture};
 pub use crate::runtime::{BoxFuture, BridgeRuntime};
 pub use crate::smol::{SmolBuilder, SmolRuntime};
 pub use crate::stats::BridgeStats;
+pub use crate::stream::BlockingStream;
 pub use crate::task::BridgeTask;
 
 /// Compile-time checks that the public types can cross threads.
@@ -244,6 +251,7 @@ fn _assert_send_sync() {
     send_sync::<BridgeError>();
     send_sync::<SmolRuntime>();
     send_sync::<BridgeTask<u8>>();
+    send_sync::<Bound<u8>>();
     send::<Job>();
     send::<LocalJob>();
 }

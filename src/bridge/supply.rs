@@ -255,7 +255,7 @@ impl Supply {
         let _restore = CallOnDrop(move || STARTING.with(|id| id.set(previous)));
         let runtime = (self.factory)().map_err(BridgeError::Start)?;
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        Ok(Arc::new(Generation::new(id, epoch, runtime)))
+        Ok(Generation::new(id, epoch, runtime))
     }
 
     /// Unpublishes a generation inherited from a parent process, whose runtime has no threads

@@ -407,6 +407,7 @@ fn error_label(e: &BridgeError) -> &'static str {
         BridgeError::Cancelled => "cancelled",
         BridgeError::Retired => "retired",
         BridgeError::Unsupported(_) => "unsupported",
+        BridgeError::Make(_) => "make",
     }
 }
 
