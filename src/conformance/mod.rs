@@ -347,6 +347,12 @@ macro_rules! __conformance_checks {
             dropping_the_last_clone_shuts_down,
             // Local futures
             local_futures,
+            // Beyond whole futures
+            bound_values_are_made_once_on_the_runtime,
+            bound_values_follow_their_runtime,
+            bound_makers_can_fail,
+            streams_iterate_on_the_runtime,
+            io_over_the_bridge,
         );
     };
 }
@@ -403,7 +409,7 @@ macro_rules! __conformance_checks_table {
             ///
             /// let suite = Suite::new(SmolRuntime::start).local_tasks();
             /// let checks = Suite::checks();
-            /// assert_eq!(checks.len(), 24);
+            /// assert_eq!(checks.len(), 29);
             /// let (name, reuse) = checks[0];
             /// assert_eq!(name, "reuse");
             /// reuse(&suite);

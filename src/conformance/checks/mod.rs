@@ -3,6 +3,7 @@
 //!
 //! [`Suite`]: super::Suite
 
+mod bound;
 mod calls;
 mod health;
 mod nested;
