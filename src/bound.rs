@@ -1,14 +1,7 @@
 //! Runtime-bound values: [`Bridge::bind`] makes a value on the bridge's runtime the first time
 //! a call needs it, keeps it with that runtime generation, and makes it again on the next one.
 
-use std::{
-    any::type_name,
-    error::Error,
-    fmt,
-    future::Future,
-    pin::Pin,
-    time::Duration,
-};
+use std::{any::type_name, error::Error, fmt, future::Future, pin::Pin, time::Duration};
 
 use event_listener::Event;
 

@@ -228,10 +228,10 @@ mod sync;
 mod task;
 mod wait;
 
+pub use crate::bound::Bound;
 pub use crate::bridge::{
     Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy,
 };
-pub use crate::bound::Bound;
 pub use crate::error::BridgeError;
 pub use crate::global::{global, shutdown_global};
 pub use crate::io::{BlockingReader, BlockingWriter};

@@ -134,12 +134,17 @@ pub(crate) struct Loan<T> {
 
 impl<T> Loan<T> {
     pub(crate) fn get(&mut self) -> &mut T {
-        self.value.as_mut().expect("a loan holds its value until it ends")
+        self.value
+            .as_mut()
+            .expect("a loan holds its value until it ends")
     }
 
     /// Ends the loan and the value with it: it is dropped here, and later calls find it gone.
     pub(crate) fn finish(mut self) -> T {
-        let value = self.value.take().expect("a loan holds its value until it ends");
+        let value = self
+            .value
+            .take()
+            .expect("a loan holds its value until it ends");
         *lock(&self.shelf.place) = Place::Gone;
         self.shelf.returned.notify(usize::MAX);
         value

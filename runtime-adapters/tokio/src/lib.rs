@@ -60,6 +60,34 @@
 //! one-off current_thread runtime; it cannot use IO bound to the bridge's runtime. From async
 //! code on the bridge, use `bridge.spawn(fut)?.await`, which never blocks.
 //!
+//! # Clients, streams and I/O
+//!
+//! [`Bridge::bind`](loopbridge::Bridge::bind) works on every flavour as it is: its maker
+//! runs on the runtime, inside its context, so a client that spawns tasks as it is built (or
+//! checks for a reactor) can be built there, and it is made again on a fresh runtime after a
+//! retirement, and dropped inside its runtime's context:
+//!
+//! ```
+//! use loopbridge::Bridge;
+//! use loopbridge_tokio::TokioRuntime;
+//!
+//! let bridge = Bridge::with_runtime(TokioRuntime::current_thread);
+//! // `reqwest::Client::new`, say; here, anything that needs the runtime's context.
+//! let client = bridge.bind(|| async { tokio::runtime::Handle::current().runtime_flavor() });
+//! let flavor = client.call(|flavor| {
+//!     let current_thread = *flavor == tokio::runtime::RuntimeFlavor::CurrentThread;
+//!     async move { current_thread }
+//! })?;
+//! assert!(flavor);
+//! # Ok::<(), loopbridge::BridgeError>(())
+//! ```
+//!
+//! [`Bridge::iter`](loopbridge::Bridge::iter) takes any `Stream` (a response's
+//! `bytes_stream()`). For tokio's `AsyncRead` and `AsyncWrite`, [`reader`] and [`writer`] are
+//! the one call to make: they adapt tokio's traits (with tokio-util's `compat`) and hand them
+//! to [`Bridge::reader`](loopbridge::Bridge::reader) and
+//! [`Bridge::writer`](loopbridge::Bridge::writer). None of it uses `Handle::block_on`.
+//!
 //! # Health checks
 //!
 //! A runtime is retired only if it made no progress while the bridge's probe waited (see
@@ -100,11 +128,14 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod attached;
+mod blocking_io;
 mod current_thread;
 mod driver;
 mod multi_thread;
 mod pump;
 mod vitals;
+
+pub use crate::blocking_io::{reader, writer};
 
 use std::{
     fmt, io,

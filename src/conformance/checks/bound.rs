@@ -20,7 +20,12 @@ struct Made {
 }
 
 /// A `Bound` whose maker counts and reports every value it makes, by serial number.
-fn counting(bridge: &Bridge) -> (crate::Bound<Made>, mpsc::Receiver<(usize, mpsc::Receiver<String>)>) {
+fn counting(
+    bridge: &Bridge,
+) -> (
+    crate::Bound<Made>,
+    mpsc::Receiver<(usize, mpsc::Receiver<String>)>,
+) {
     let serials = Arc::new(AtomicUsize::new(0));
     let (made, reports) = mpsc::channel();
     let made = std::sync::Mutex::new(made);
@@ -73,7 +78,10 @@ impl Suite {
             }
             let (serial, dropped) = made.try_recv().expect("the value was made");
             assert_eq!(serial, 1);
-            assert!(made.try_recv().is_err(), "160 calls made the value more than once");
+            assert!(
+                made.try_recv().is_err(),
+                "160 calls made the value more than once"
+            );
             let made_on = bound
                 .call(|made| {
                     let on = made.made_on.clone();
@@ -84,10 +92,18 @@ impl Suite {
             assert!(format!("{bound:?}").contains("made_on_generations: [1]"));
             let clone = bound.clone();
             drop(bound);
-            assert!(dropped.try_recv().is_err(), "dropped while a clone was alive");
+            assert!(
+                dropped.try_recv().is_err(),
+                "dropped while a clone was alive"
+            );
             drop(clone);
-            let dropped_on = dropped.recv_timeout(PATIENCE).expect("the value was dropped");
-            assert_ne!(dropped_on, caller, "the value was dropped on the caller's thread");
+            let dropped_on = dropped
+                .recv_timeout(PATIENCE)
+                .expect("the value was dropped");
+            assert_ne!(
+                dropped_on, caller,
+                "the value was dropped on the caller's thread"
+            );
             assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
         });
     }
@@ -106,12 +122,21 @@ impl Suite {
             let (_, first_dropped) = made.try_recv().unwrap();
             let latch = Latch::new();
             let wedges = suite.wedge(&bridge, &latch);
-            assert!(bridge.call_timeout(async {}, SHORT).unwrap_err().is_timed_out());
+            assert!(
+                bridge
+                    .call_timeout(async {}, SHORT)
+                    .unwrap_err()
+                    .is_timed_out()
+            );
             assert_eq!(bridge.stats().retired, 1);
             if !suite.owns_runtime {
                 latch.release();
             }
-            assert_eq!(serial(&bound), 2, "a call after the retirement used the old value");
+            assert_eq!(
+                serial(&bound),
+                2,
+                "a call after the retirement used the old value"
+            );
             latch.release();
             for wedge in wedges {
                 let _ = wedge.join();
@@ -131,10 +156,16 @@ impl Suite {
             let per_call = suite.builder().per_call().build();
             let (bound, made) = counting(&per_call);
             assert_eq!(serial(&bound), 1);
-            assert_eq!(serial(&bound), 2, "a per-call bridge makes the value for every call");
+            assert_eq!(
+                serial(&bound),
+                2,
+                "a per-call bridge makes the value for every call"
+            );
             for _ in 0..2 {
                 let (_, dropped) = made.try_recv().unwrap();
-                let dropped_on = dropped.recv_timeout(PATIENCE).expect("dropped after its call");
+                let dropped_on = dropped
+                    .recv_timeout(PATIENCE)
+                    .expect("dropped after its call");
                 assert_ne!(dropped_on, caller);
             }
         });
@@ -217,8 +248,13 @@ impl Suite {
             );
             assert!(dropped.try_recv().is_err());
             drop(items);
-            let dropped_on = dropped.recv_timeout(PATIENCE).expect("the stream was dropped");
-            assert_ne!(dropped_on, caller, "the stream was dropped on the caller's thread");
+            let dropped_on = dropped
+                .recv_timeout(PATIENCE)
+                .expect("the stream was dropped");
+            assert_ne!(
+                dropped_on, caller,
+                "the stream was dropped on the caller's thread"
+            );
             assert!(polled_on.lock().unwrap().iter().all(|on| *on != caller));
         });
     }
@@ -282,7 +318,9 @@ impl Suite {
             peer.read_exact(&mut hello).unwrap();
             assert_eq!(&hello, b"hello");
             // Closing with bytes left unread resets the connection.
-            assert!(support::eventually(|| peer.peek(&mut [0; 8]).unwrap_or(0) == 8));
+            assert!(support::eventually(
+                || peer.peek(&mut [0; 8]).unwrap_or(0) == 8
+            ));
             drop(peer);
             assert!(
                 support::eventually(|| matches!(probe.take_error(), Ok(Some(_)))),

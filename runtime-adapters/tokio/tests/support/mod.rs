@@ -10,18 +10,61 @@ use std::{
     },
 };
 
-use http_body_util::{BodyExt, Empty, Full};
-use hyper::{Response, Uri, body::Bytes, service::service_fn};
+use http_body_util::{BodyExt, Empty, StreamBody, combinators::BoxBody};
+use hyper::{
+    Response, Uri,
+    body::{Bytes, Frame},
+    service::service_fn,
+};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::{TokioExecutor, TokioIo},
 };
 
-/// A hello server on an ephemeral loopback port, on a runtime of its own.
+/// The 1 MiB body of `/big`.
+pub fn big_body() -> Vec<u8> {
+    (0..1u32 << 20).map(|i| (i % 251) as u8).collect()
+}
+
+/// A server on an ephemeral loopback port, on a runtime of its own:
+///
+/// - `/` answers `hello`;
+/// - `/big` answers [`big_body`];
+/// - `/lines` answers three lines, one chunk each;
+/// - `/stall` sends `partial\n`, then nothing until [`Server::unstall`], then `rest\n`.
 pub struct Server {
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
+    stalled: Arc<tokio::sync::Semaphore>,
     runtime: Option<tokio::runtime::Runtime>,
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn chunks(chunks: Vec<&'static [u8]>, stalled: Option<Arc<tokio::sync::Semaphore>>) -> Body {
+    let frames = futures_lite::stream::unfold(
+        (chunks.into_iter(), stalled, 0),
+        |(mut chunks, stalled, sent)| async move {
+            let chunk = chunks.next()?;
+            if sent == 1 {
+                if let Some(stalled) = &stalled {
+                    stalled.acquire().await.unwrap().forget();
+                }
+            }
+            let frame = Ok::<_, Infallible>(Frame::data(Bytes::from_static(chunk)));
+            Some((frame, (chunks, stalled, sent + 1)))
+        },
+    );
+    BodyExt::boxed(StreamBody::new(frames))
+}
+
+fn respond(path: &str, stalled: &Arc<tokio::sync::Semaphore>) -> Body {
+    match path {
+        "/big" => BodyExt::boxed(http_body_util::Full::new(Bytes::from(big_body()))),
+        "/lines" => chunks(vec![b"one\n", b"two\n", b"three\n"], None),
+        "/stall" => chunks(vec![b"partial\n", b"rest\n"], Some(stalled.clone())),
+        _ => BodyExt::boxed(http_body_util::Full::new(Bytes::from_static(b"hello"))),
+    }
 }
 
 impl Server {
@@ -38,15 +81,19 @@ impl Server {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let counter = connections.clone();
+        let stalled = Arc::new(tokio::sync::Semaphore::new(0));
+        let unstall = stalled.clone();
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 counter.fetch_add(1, Ordering::SeqCst);
+                let stalled = stalled.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(|_request| async {
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+                    let service = service_fn(move |request: hyper::Request<_>| {
+                        let body = respond(request.uri().path(), &stalled);
+                        async move { Ok::<_, Infallible>(Response::new(body)) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -57,8 +104,14 @@ impl Server {
         Server {
             addr,
             connections,
+            stalled: unstall,
             runtime: Some(runtime),
         }
+    }
+
+    /// Lets one `/stall` response go on.
+    pub fn unstall(&self) {
+        self.stalled.add_permits(1);
     }
 
     /// TCP connections accepted so far.
@@ -68,6 +121,11 @@ impl Server {
 
     pub fn uri(&self) -> Uri {
         format!("http://{}/", self.addr).parse().unwrap()
+    }
+
+    /// The URL of `path` on this server, for reqwest.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
     }
 }
 
