@@ -14,7 +14,14 @@ FIELDS = {"calls", "errors", "median_ns", "p99_ns", "calls_per_sec", "cpu_ns_per
           "threads_created", "peak_extra_fds", "tcp_connections", "allocs_per_call"}
 
 objects = json.load(open(sys.argv[1]))
-cells = [o for o in objects if o["workload"] not in ("idle", "fast_path", "load")]
+cells = [o for o in objects
+         if o["workload"] not in ("idle", "fast_path", "load", "http_clients")]
+clients = {o["strategy"]: o for o in objects if o["workload"] == "http_clients"}
+assert {"reqwest::blocking", "loopbridge tokio-ct + reqwest",
+        "loopbridge tokio-mt + reqwest"} <= clients.keys(), clients.keys()
+for name, client in clients.items():
+    assert client["calls"] > 0 and client["errors"] == 0, f"{name}: {client}"
+    assert {"median_ns", "cpu_ns_per_call", "tcp_connections"} <= client.keys(), client
 load = {o["strategy"] for o in objects if o["workload"] == "load"}
 assert {"loopbridge smol", "loopbridge tokio-ct", "reqwest::blocking pattern"} <= load, load
 fast = {o["strategy"] for o in objects if o["workload"] == "fast_path"}

@@ -12,8 +12,11 @@
 //!
 //! After the table come the fast path (back-to-back ready calls against a spin-handoff floor
 //! and the reqwest::blocking pattern, in interleaved rounds) and the fast path under load
-//! (`load.rs`: one call parked in flight, a paced caller's CPU, busy cores).
+//! (`load.rs`: one call parked in flight, a paced caller's CPU, busy cores), then real HTTP
+//! clients (`clients.rs`: the real reqwest::blocking beside reqwest's async client on a
+//! bridge, on the same server).
 
+mod clients;
 mod load;
 mod os;
 mod patterns;
@@ -41,7 +44,8 @@ Usage: compare [--quick] [--json] [--svg FILE]
 
 Measures loopbridge (persistent and per-call, on smol, tokio current_thread and tokio
 multi_thread) against reference patterns (block_on inline, a raw thread handoff, the
-reqwest::blocking design) on four workloads from 1, 4 and 16 caller threads.
+reqwest::blocking design) on four workloads from 1, 4 and 16 caller threads; then the
+real reqwest::blocking client beside reqwest's async client on a loopbridge bridge.
 
 Options:
   --quick       short cells: the whole run takes under 30 seconds
@@ -147,12 +151,20 @@ fn main() -> ExitCode {
     } else {
         load::measure(5, Duration::from_millis(150))
     };
+    let clients = if options.quick {
+        clients::measure(2, Duration::from_millis(100), target.http, &servers)
+    } else {
+        clients::measure(5, Duration::from_millis(400), target.http, &servers)
+    };
     progress.done(started.elapsed());
 
     if options.json {
-        println!("{}", report::json(&cells, &idles, &fast, &load));
+        println!("{}", report::json(&cells, &idles, &fast, &load, &clients));
     } else {
-        print!("{}", report::table(&cells, &idles, &fast, &load, budget));
+        print!(
+            "{}",
+            report::table(&cells, &idles, &fast, &load, &clients, budget)
+        );
     }
     if let Some(file) = options.svg {
         if let Err(err) = std::fs::write(&file, report::svg(&cells)) {

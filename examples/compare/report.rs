@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::{
     CALLERS, Cell, FastPath, Idle,
+    clients::Clients,
     load::Load,
     patterns::{Kind, Workload},
 };
@@ -43,6 +44,7 @@ pub fn table(
     idles: &[Idle],
     fast: &FastPath,
     load: &Load,
+    clients: &Clients,
     budget: std::time::Duration,
 ) -> String {
     let mut out = String::new();
@@ -99,6 +101,7 @@ pub fn table(
     out.push_str(&summary(cells));
     out.push_str(&fast_path(cells, idles, fast));
     out.push_str(&under_load(load));
+    out.push_str(&http_clients(clients));
     if let Some(first) = idles.first() {
         let _ = writeln!(
             out,
@@ -290,6 +293,47 @@ fn under_load(load: &Load) -> String {
     out
 }
 
+/// The real HTTP clients, side by side (`clients.rs`).
+fn http_clients(clients: &Clients) -> String {
+    let mut out = format!(
+        "\n## Real HTTP clients: keep-alive GETs from one caller, same server, {} interleaved rounds\n",
+        clients.rounds
+    );
+    let Some((_, reference, _)) = clients.figures.first() else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "{:<32} {:>10} {:>22} {:>14} {:>12} {:>7}",
+        "client", "median", "vs reqwest::blocking", "CPU per call", "connections", "errors"
+    );
+    for (name, rounds, connections) in &clients.figures {
+        let ratio = median(
+            rounds
+                .iter()
+                .zip(reference)
+                .map(|(mine, theirs)| mine.median_ns / theirs.median_ns)
+                .collect(),
+        );
+        let _ = writeln!(
+            out,
+            "{:<32} {:>10} {:>21.2}× {:>14} {:>12} {:>7}",
+            name,
+            duration(median(rounds.iter().map(|r| r.median_ns).collect())),
+            ratio,
+            duration(median(rounds.iter().map(|r| r.cpu_ns_per_call).collect())),
+            connections,
+            rounds.iter().map(|r| r.errors).sum::<u64>(),
+        );
+    }
+    out.push_str(
+        "vs reqwest::blocking: the median of each round's ratio of medians; CPU per call: the \
+         whole process's (the server runs in a child process); connections: accepted by the \
+         server for that client over the run, warm-up included.\n",
+    );
+    out
+}
+
 /// Ratios that answer "is a persistent bridge worth it": medians of one run, one caller.
 fn summary(cells: &[Cell]) -> String {
     let mut out = String::from("## Ratios (median latency, 1 caller; throughput, 16 callers)\n");
@@ -349,8 +393,30 @@ fn escape(s: &str) -> String {
 }
 
 /// One JSON object per cell, as a JSON array.
-pub fn json(cells: &[Cell], idles: &[Idle], fast: &FastPath, load: &Load) -> String {
+pub fn json(
+    cells: &[Cell],
+    idles: &[Idle],
+    fast: &FastPath,
+    load: &Load,
+    clients: &Clients,
+) -> String {
     let mut out = String::from("[\n");
+    for (name, rounds, connections) in &clients.figures {
+        let of = |f: fn(&crate::clients::Round) -> f64| median(rounds.iter().map(f).collect());
+        let _ = writeln!(
+            out,
+            "  {{\"strategy\": \"{}\", \"workload\": \"http_clients\", \"callers\": 1, \
+             \"rounds\": {}, \"median_ns\": {:.0}, \"cpu_ns_per_call\": {:.0}, \
+             \"tcp_connections\": {}, \"calls\": {}, \"errors\": {}}},",
+            name,
+            clients.rounds,
+            of(|r| r.median_ns),
+            of(|r| r.cpu_ns_per_call),
+            connections,
+            rounds.iter().map(|r| r.calls).sum::<u64>(),
+            rounds.iter().map(|r| r.errors).sum::<u64>(),
+        );
+    }
     for (kind, rounds) in &load.figures {
         let of = |f: fn(&crate::load::Round) -> f64| median(rounds.iter().map(f).collect());
         let _ = writeln!(
