@@ -134,6 +134,62 @@
 //! # Ok::<(), loopbridge::BridgeError>(())
 //! ```
 //!
+//! # Runtime-bound values, streams and I/O
+//!
+//! A library with a blocking API over an async core needs more than whole futures. Three
+//! pieces cover the rest, each used only on the runtime and honouring the bridge's semantics:
+//!
+//! - **[`Bridge::bind`] → [`Bound<T>`](Bound)**: a value that belongs to the runtime, such as
+//!   a client with its connection pool. Its maker runs on the runtime, inside its context,
+//!   when a call first needs it (a client that spawns tasks as it is built works); the value
+//!   lives with that runtime *generation*, is made again after a retirement (no call sees a
+//!   value bound to a dead runtime, and no pool's "dispatch task is gone"), and is dropped on
+//!   its runtime, inside its context, when the generation ends, when the last `Bound` goes,
+//!   or at shutdown. [`Bridge::try_bind`] takes a maker that can fail: the error reaches the
+//!   call that needed the value ([`BridgeError::Make`]), and the next call tries again. On a
+//!   [`Bridge::per_call`] bridge the value is made for every call.
+//! - **[`Bridge::iter`] → [`BlockingStream`]**: an `Iterator` over any `Stream` (a paginated
+//!   listing, a streamed body), polled on the runtime. A timed-out
+//!   [`next_timeout`](BlockingStream::next_timeout) leaves the stream where it was, and
+//!   dropping the iterator drops the stream on the runtime. Nothing is read ahead.
+//! - **[`Bridge::reader`] and [`Bridge::writer`] → [`BlockingReader`], [`BlockingWriter`]**:
+//!   `std::io::Read + BufRead` and `Write` over `futures-io`'s `AsyncRead` and `AsyncWrite`,
+//!   with a timeout per operation that leaves them usable (`io::ErrorKind::TimedOut`), and
+//!   [`close`](BlockingWriter::close) to flush, close and get the error. `loopbridge-tokio`'s
+//!   `reader` and `writer` take tokio's traits.
+//!
+//! ```
+//! use std::io::{BufRead, Write};
+//! use loopbridge::Bridge;
+//!
+//! let bridge = Bridge::new();
+//!
+//! // A value made on the runtime, once, and used there.
+//! let prefix = bridge.bind(|| async { String::from("line: ") });
+//! let shown = prefix.call(|p| {
+//!     let shown = format!("{p}1");
+//!     async move { shown }
+//! })?;
+//! assert_eq!(shown, "line: 1");
+//!
+//! // A stream, item by item.
+//! let evens: Vec<u32> = bridge
+//!     .iter(futures_lite::stream::iter([2, 4, 6]))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(evens, [2, 4, 6]);
+//!
+//! // Async I/O as std::io.
+//! let mut lines = bridge.reader(futures_lite::io::Cursor::new(b"a\nb\n".to_vec())).lines();
+//! assert_eq!(lines.next().transpose()?.as_deref(), Some("a"));
+//! let mut out = bridge.writer(futures_lite::io::sink());
+//! out.write_all(b"done")?;
+//! out.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/blocking_http.rs` builds a small blocking HTTP client this way, over reqwest's
+//! async client.
+//!
 //! # Shutdown
 //!
 //! [`Bridge::shutdown`] is explicit, idempotent, terminal and bounded: calls in flight fail

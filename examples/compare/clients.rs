@@ -70,7 +70,7 @@ impl Client {
                 client
                     .call(|client| {
                         let request = client.get(url);
-                        async move { Ok::<_, reqwest::Error>(request.send().await?.bytes().await?) }
+                        async move { request.send().await?.bytes().await }
                     })
                     .map_err(|err| err.to_string())?
                     .map(|body| body.len())
