@@ -297,11 +297,7 @@ where
 {
     /// Drops the async reader on the runtime, without waiting.
     fn drop(&mut self) {
-        if let Some(reader) = self.shelf.abandon() {
-            if let Ok(task) = self.bridge.spawn(async move { drop(reader) }) {
-                task.detach();
-            }
-        }
+        self.shelf.drop_on(&self.bridge);
     }
 }
 

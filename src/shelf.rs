@@ -8,6 +8,7 @@ use event_listener::Event;
 use futures_lite::future;
 
 use crate::{
+    bridge::Bridge,
     generation::{self, Generation},
     sync::{Arc, Mutex, Weak, lock},
 };
@@ -108,6 +109,19 @@ impl<T: Send + 'static> Shelf<T> {
                 None
             }
             Place::Gone | Place::Orphaned => None,
+        }
+    }
+}
+
+impl<T: Send + 'static> Shelf<T> {
+    /// The owner lets go: the value is dropped on `bridge`'s runtime, without waiting (on
+    /// this thread if the bridge is shut down and has no runtime left). A value that is lent
+    /// is dropped by its loan, on the runtime, when that call ends.
+    pub(crate) fn drop_on(&self, bridge: &Bridge) {
+        if let Some(value) = self.abandon() {
+            if let Ok(task) = bridge.spawn(async move { drop(value) }) {
+                task.detach();
+            }
         }
     }
 }

@@ -179,11 +179,7 @@ where
     /// Drops the stream on the runtime, without waiting for it. A stream that a cancelled
     /// call still holds is dropped there when that call ends.
     fn drop(&mut self) {
-        if let Some(stream) = self.shelf.abandon() {
-            if let Ok(task) = self.bridge.spawn(async move { drop(stream) }) {
-                task.detach();
-            }
-        }
+        self.shelf.drop_on(&self.bridge);
     }
 }
 
