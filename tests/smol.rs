@@ -249,3 +249,73 @@ fn steps_beyond_the_queue_capacity_all_run() {
         );
     });
 }
+
+#[test]
+fn threads_take_the_configured_name_and_run_the_hooks() {
+    use std::sync::{Arc, Mutex};
+    bounded("threads_take_the_configured_name_and_run_the_hooks", || {
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let stopped = Arc::new(Mutex::new(Vec::new()));
+        let (on_start, on_stop) = (started.clone(), stopped.clone());
+        let bridge = Bridge::with_runtime(move || {
+            let (on_start, on_stop) = (on_start.clone(), on_stop.clone());
+            SmolRuntime::builder()
+                .threads(2)
+                .thread_name("lb-hooked")
+                .on_thread_start(move || on_start.lock().unwrap().push(thread_name()))
+                .on_thread_stop(move || on_stop.lock().unwrap().push(thread_name()))
+                .start()
+        });
+        let ran_on = bridge.call(async { thread_name() }).unwrap();
+        assert!(ran_on.starts_with("lb-hooked-"), "{ran_on}");
+        let mut names = started.lock().unwrap().clone();
+        names.sort();
+        assert_eq!(
+            names,
+            ["lb-hooked-0", "lb-hooked-1"],
+            "every thread ran the start hook before the first call returned"
+        );
+        assert!(stopped.lock().unwrap().is_empty());
+        assert!(bridge.shutdown_timeout(PATIENCE));
+        let mut names = stopped.lock().unwrap().clone();
+        names.sort();
+        assert_eq!(names, ["lb-hooked-0", "lb-hooked-1"]);
+    });
+}
+
+#[test]
+fn a_start_hook_that_panics_fails_the_start_and_leaves_no_thread() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    bounded("a_start_hook_that_panics_fails_the_start", || {
+        let calls = AtomicUsize::new(0);
+        let failed = SmolRuntime::builder()
+            .threads(3)
+            .thread_name("lb-failing")
+            .on_thread_start(move || {
+                // The second thread's hook fails; the first thread is serving by then.
+                if calls.fetch_add(1, Ordering::SeqCst) == 1 {
+                    panic!("no affinity for you");
+                }
+            })
+            .start();
+        let err = failed.err().expect("the start failed");
+        assert!(
+            err.to_string()
+                .contains("on_thread_start hook panicked: no affinity for you"),
+            "{err}"
+        );
+        let left = loopbridge::conformance::support::thread_names()
+            .into_iter()
+            .filter(|name| name.starts_with("lb-failing"))
+            .collect::<Vec<_>>();
+        assert!(left.is_empty(), "threads left behind: {left:?}");
+        // Through a bridge, the failure is a start error, and nothing is published.
+        let bridge = Bridge::with_runtime(|| {
+            SmolRuntime::builder()
+                .on_thread_start(|| panic!("still no"))
+                .start()
+        });
+        assert!(bridge.call(async {}).unwrap_err().is_start());
+        assert_eq!(bridge.stats().started, 0);
+    });
+}

@@ -82,15 +82,40 @@ struct Shared {
 /// ```
 /// use loopbridge::{Bridge, SmolRuntime};
 ///
-/// let bridge = Bridge::with_runtime(|| SmolRuntime::builder().threads(2).stack_size(1 << 20).start());
+/// let bridge = Bridge::with_runtime(|| {
+///     SmolRuntime::builder()
+///         .threads(2)
+///         .stack_size(1 << 20)
+///         .thread_name("loopbridge-db")
+///         .on_thread_start(|| println!("a database thread starts"))
+///         .start()
+/// });
 /// assert_eq!(bridge.call(async { 3 })?, 3);
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `.start()` is called"]
 pub struct SmolBuilder {
     threads: usize,
     stack_size: Option<usize>,
+    name: String,
+    on_start: Option<Hook>,
+    on_stop: Option<Hook>,
+}
+
+/// A thread hook of a [`SmolBuilder`].
+type Hook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+impl fmt::Debug for SmolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmolBuilder")
+            .field("threads", &self.threads)
+            .field("stack_size", &self.stack_size)
+            .field("thread_name", &self.name)
+            .field("on_thread_start", &self.on_start.as_ref().map(|_| ".."))
+            .field("on_thread_stop", &self.on_stop.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl SmolBuilder {
@@ -115,6 +140,70 @@ impl SmolBuilder {
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> SmolBuilder {
         self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Names the executor threads `{prefix}-0`, `{prefix}-1`, … (default: `loopbridge-smol`).
+    /// The OS keeps the first 15 bytes of a thread's name.
+    ///
+    /// ```
+    /// let runtime = loopbridge::SmolRuntime::builder().thread_name("loopbridge-db").start()?;
+    /// # drop(runtime);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> SmolBuilder {
+        self.name = prefix.into();
+        self
+    }
+
+    /// Runs `hook` on each executor thread as it starts, before it runs any step: to set a
+    /// thread's priority or CPU affinity, or to register it with a profiler.
+    ///
+    /// [`start`](SmolBuilder::start) returns once every thread has run it. A hook that panics
+    /// fails the start: `start` returns an error that says so, and the threads already
+    /// started are stopped and joined.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let runtime = loopbridge::SmolRuntime::builder()
+    ///     .threads(2)
+    ///     .on_thread_start(move || {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .start()?;
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// # drop(runtime);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> SmolBuilder {
+        self.on_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` on each executor thread as it stops, after its last step, once the runtime
+    /// is shut down (or dropped). A panic in it is contained: the thread still exits.
+    ///
+    /// ```
+    /// use std::{sync::mpsc, time::Duration};
+    /// use loopbridge::BridgeRuntime;
+    ///
+    /// let (stopped, stops) = mpsc::channel();
+    /// let stopped = std::sync::Mutex::new(stopped);
+    /// let runtime = loopbridge::SmolRuntime::builder()
+    ///     .on_thread_stop(move || {
+    ///         let _ = stopped.lock().unwrap().send(());
+    ///     })
+    ///     .start()?;
+    /// assert!(runtime.shutdown(Duration::from_secs(5)));
+    /// assert!(stops.try_recv().is_ok());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> SmolBuilder {
+        self.on_stop = Some(Arc::new(hook));
         self
     }
 
@@ -152,16 +241,49 @@ impl SmolBuilder {
         });
         let threads = Threads::new();
         for index in 0..self.threads {
-            let mut builder = thread::Builder::new().name(format!("loopbridge-smol-{index}"));
+            let mut builder = thread::Builder::new().name(format!("{}-{index}", self.name));
             if let Some(bytes) = self.stack_size {
                 builder = builder.stack_size(bytes);
             }
             let thread_shared = shared.clone();
             let thread_jobs = incoming.clone();
             let thread_local_jobs = (index == 0).then(|| local_incoming.clone());
-            let spawned = threads.spawn(builder, move || {
-                run(thread_shared, thread_jobs, thread_local_jobs)
-            });
+            let on_stop = self.on_stop.clone();
+            let serve = move || {
+                run(thread_shared, thread_jobs, thread_local_jobs);
+                if let Some(hook) = on_stop {
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| hook()));
+                }
+            };
+            // A start hook runs before the thread serves, and is waited for: a hook that
+            // fails, fails the start.
+            let on_start = self.on_start.clone();
+            let (ready, reported) = std::sync::mpsc::channel();
+            let spawned = threads
+                .spawn(builder, move || {
+                    if let Some(hook) = on_start {
+                        let started = panic::catch_unwind(AssertUnwindSafe(|| hook()));
+                        let failed = started.is_err();
+                        let _ = ready.send(started.map_err(|payload| {
+                            io::Error::other(format!(
+                                "a SmolRuntime thread's on_thread_start hook panicked: {}",
+                                panic_text(&*payload)
+                            ))
+                        }));
+                        if failed {
+                            return;
+                        }
+                    }
+                    serve();
+                })
+                .and_then(|()| match self.on_start {
+                    None => Ok(()),
+                    Some(_) => reported.recv().unwrap_or_else(|_| {
+                        Err(io::Error::other(
+                            "a SmolRuntime thread ended before it started",
+                        ))
+                    }),
+                });
             if let Err(err) = spawned {
                 shared.begin_stop();
                 threads.join(None);
@@ -217,6 +339,9 @@ impl SmolRuntime {
         SmolBuilder {
             threads: 1,
             stack_size: None,
+            name: "loopbridge-smol".into(),
+            on_start: None,
+            on_stop: None,
         }
     }
 
@@ -233,6 +358,15 @@ impl SmolRuntime {
 
 /// How many steps the queue holds before they go to the overflow queue.
 const QUEUE: usize = 4096;
+
+/// A panic's message, if it has one.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
 
 /// The body of each runtime thread.
 fn run(
