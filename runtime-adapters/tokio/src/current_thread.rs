@@ -7,18 +7,14 @@ use std::{
     collections::VecDeque,
     fmt,
     future::{Future, poll_fn},
-    io,
     pin::pin,
     sync::{Arc, Mutex, PoisonError},
     task::Poll,
 };
 
-use loopbridge::{
-    Job, LocalJob,
-    kit::{HotWindow, ThreadMark},
-};
+use loopbridge::{Job, LocalJob, kit::HotWindow};
 use tokio::{
-    runtime::{Builder, Handle},
+    runtime::Runtime,
     sync::{Notify, mpsc, oneshot},
     task::LocalSet,
 };
@@ -67,46 +63,62 @@ impl Steps {
     }
 }
 
+/// What a current_thread driver shares with its handle, made before the runtime is built.
+pub(crate) struct Parts {
+    steps: Arc<Steps>,
+    local_jobs: mpsc::UnboundedSender<LocalJob>,
+}
+
+/// The driver's side of [`Parts`].
+pub(crate) struct DriverParts {
+    steps: Arc<Steps>,
+    local_incoming: mpsc::UnboundedReceiver<LocalJob>,
+}
+
+/// The two sides of a current_thread driver's queues.
+pub(crate) fn parts() -> (Parts, DriverParts) {
+    let steps = Arc::new(Steps::default());
+    let (local_jobs, local_incoming) = mpsc::unbounded_channel::<LocalJob>();
+    let driver = DriverParts {
+        steps: steps.clone(),
+        local_incoming,
+    };
+    (Parts { steps, local_jobs }, driver)
+}
+
+/// The driver thread's work once it has built `runtime`: runs it, with a `LocalSet` beside
+/// it, until `stopped` resolves; then drops what it holds inside the runtime's context.
+pub(crate) fn run(runtime: Runtime, stopped: oneshot::Receiver<()>, parts: DriverParts) {
+    let DriverParts {
+        steps,
+        mut local_incoming,
+    } = parts;
+    let local = LocalSet::new();
+    local.spawn_local(async move {
+        while let Some(job) = local_incoming.recv().await {
+            tokio::task::spawn_local(job.into_future());
+        }
+    });
+    local.block_on(&runtime, drive(stopped, steps.clone()));
+    // Steps still queued and local tasks still pending are dropped here, on their thread, and
+    // inside the runtime's context: their `Drop` may need it (`Handle::current`, a spawn of a
+    // cleanup task).
+    let context = runtime.enter();
+    steps.close();
+    drop(local);
+    drop(context);
+    // Dropped here, never on a caller's thread: pending tasks are dropped on the runtime.
+    drop(runtime);
+}
+
 impl CurrentThread {
-    /// Starts the driver thread, marked with `mark`; returns once the runtime is up, or with
-    /// the error that kept it from coming up (the thread has then been joined).
-    pub(crate) fn start(mark: ThreadMark) -> io::Result<(CurrentThread, Handle)> {
-        let steps = Arc::new(Steps::default());
-        let driver_steps = steps.clone();
-        let (local_jobs, mut local_incoming) = mpsc::unbounded_channel::<LocalJob>();
-        let (driver, handle) = Driver::start(move |stopped, ready| {
-            mark.mark_current_thread();
-            let runtime = match Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(err) => return drop(ready.send(Err(err))),
-            };
-            let _ = ready.send(Ok(runtime.handle().clone()));
-            let local = LocalSet::new();
-            local.spawn_local(async move {
-                while let Some(job) = local_incoming.recv().await {
-                    tokio::task::spawn_local(job.into_future());
-                }
-            });
-            local.block_on(&runtime, drive(stopped, driver_steps.clone()));
-            // Steps still queued and local tasks still pending are dropped here, on their
-            // thread, and inside the runtime's context: their `Drop` may need it
-            // (`Handle::current`, a spawn of a cleanup task).
-            let context = runtime.enter();
-            driver_steps.close();
-            drop(local);
-            drop(context);
-            // Dropped here, never on a caller's thread: pending tasks are dropped on the
-            // runtime.
-            drop(runtime);
-        })?;
-        Ok((
-            CurrentThread {
-                driver,
-                steps,
-                local_jobs,
-            },
-            handle,
-        ))
+    /// The handle's side of a driver that runs a current_thread runtime (see [`run`]).
+    pub(crate) fn new(driver: Driver, parts: Parts) -> CurrentThread {
+        CurrentThread {
+            driver,
+            steps: parts.steps,
+            local_jobs: parts.local_jobs,
+        }
     }
 
     /// Queues a step for the driver.

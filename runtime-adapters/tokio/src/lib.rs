@@ -149,7 +149,8 @@ use loopbridge::{BoxFuture, BridgeRuntime, Job, LocalJob, kit::ThreadMark};
 use tokio::runtime::{Builder, Handle, RuntimeFlavor};
 
 use crate::{
-    attached::Attached, current_thread::CurrentThread, multi_thread::MultiThread, vitals::Vitals,
+    attached::Attached, current_thread::CurrentThread, driver::Driver, multi_thread::MultiThread,
+    vitals::Vitals,
 };
 
 /// A [`BridgeRuntime`] on tokio: an owned current_thread or multi_thread runtime on threads of
@@ -199,9 +200,7 @@ impl TokioRuntime {
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
     pub fn current_thread() -> io::Result<TokioRuntime> {
-        let mark = ThreadMark::new();
-        let (owned, handle) = CurrentThread::start(mark)?;
-        Ok(TokioRuntime::new(handle, Kind::CurrentThread(owned, mark)))
+        TokioRuntime::from_builder(Builder::new_current_thread())
     }
 
     /// Starts a multi_thread runtime (IO and timers enabled) with `workers` worker threads
@@ -228,12 +227,99 @@ impl TokioRuntime {
                  use TokioRuntime::current_thread() for a single thread",
             ));
         }
+        let mut builder = Builder::new_multi_thread();
+        builder
+            .worker_threads(workers)
+            .thread_name("loopbridge-tokio-w");
+        TokioRuntime::from_builder(builder)
+    }
+
+    /// Starts a runtime from a [`Builder`] configured the way tokio users configure their
+    /// runtimes (thread names, `on_thread_start`/`on_thread_stop`, `event_interval`,
+    /// `max_blocking_threads`, worker count, stack size): a current_thread or multi_thread
+    /// runtime, whichever the builder makes.
+    ///
+    /// The runtime is built, run and dropped on a driver thread named `loopbridge-tokio`, as
+    /// with [`current_thread`](TokioRuntime::current_thread) and
+    /// [`multi_thread`](TokioRuntime::multi_thread), which are shorthands for this. The
+    /// adapter changes two things on the builder, and documents them here:
+    ///
+    /// - it **enables IO and time** (`enable_all`): bridged futures and
+    ///   [`Bridge::spawn_timeout`] need them;
+    /// - it **sets `on_thread_park` and `on_thread_unpark`**, replacing hooks of yours (tokio
+    ///   keeps one of each), to tell the threads that run the runtime's tasks from its
+    ///   blocking pool (see "Nested calls" in the crate docs). Put your own per-thread setup in
+    ///   `on_thread_start`, which the adapter leaves alone.
+    ///
+    /// Everything else is yours: a multi_thread builder without a `thread_name` keeps tokio's
+    /// default name for its workers.
+    ///
+    /// # Errors
+    ///
+    /// The error of the runtime build or of the thread spawn; nothing is left running then.
+    /// (tokio itself panics in `worker_threads(0)`, before the builder gets here.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use loopbridge::Bridge;
+    /// use loopbridge_tokio::TokioRuntime;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let bridge = Bridge::with_runtime(move || {
+    ///     let counter = counter.clone();
+    ///     let mut builder = tokio::runtime::Builder::new_multi_thread();
+    ///     builder
+    ///         .worker_threads(2)
+    ///         .thread_name("loopbridge-api")
+    ///         .max_blocking_threads(4)
+    ///         .event_interval(31)
+    ///         .on_thread_start(move || {
+    ///             counter.fetch_add(1, Ordering::SeqCst);
+    ///         });
+    ///     TokioRuntime::from_builder(builder)
+    /// });
+    /// let name = bridge.call(async { std::thread::current().name().map(String::from) })?;
+    /// assert_eq!(name.as_deref(), Some("loopbridge-api"));
+    /// assert!(started.load(Ordering::SeqCst) >= 2);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn from_builder(mut builder: Builder) -> io::Result<TokioRuntime> {
         let mark = ThreadMark::new();
-        let (owned, handle) = MultiThread::start(workers, mark)?;
-        Ok(TokioRuntime::new(
-            handle,
-            Kind::MultiThread(owned, mark, workers),
-        ))
+        // Only the threads that run tasks park and unpark, never the blocking pool's: such a
+        // thread marks itself the first time it does (and the bridge marks every thread that
+        // runs one of its steps).
+        builder
+            .enable_all()
+            .on_thread_park(move || mark.mark_current_thread())
+            .on_thread_unpark(move || mark.mark_current_thread());
+        let (parts, driver_parts) = current_thread::parts();
+        let (driver, handle) = Driver::start(move |stopped, ready| {
+            let runtime = match builder.build() {
+                Ok(runtime) => runtime,
+                Err(err) => return drop(ready.send(Err(err))),
+            };
+            let _ = ready.send(Ok(runtime.handle().clone()));
+            match runtime.handle().runtime_flavor() {
+                RuntimeFlavor::CurrentThread => {
+                    mark.mark_current_thread();
+                    current_thread::run(runtime, stopped, driver_parts);
+                }
+                _ => multi_thread::run(runtime, stopped),
+            }
+        })?;
+        let kind = match handle.runtime_flavor() {
+            RuntimeFlavor::CurrentThread => {
+                Kind::CurrentThread(CurrentThread::new(driver, parts), mark)
+            }
+            _ => {
+                let workers = handle.metrics().num_workers();
+                Kind::MultiThread(MultiThread::new(driver), mark, workers)
+            }
+        };
+        Ok(TokioRuntime::new(handle, kind))
     }
 
     /// Attaches to a runtime the application already runs.

@@ -31,3 +31,24 @@ loopbridge::conformance_suite!(
     .threads(2)
     .shared_runtime()
 );
+loopbridge::conformance_suite!(
+    tokio_from_builder_current_thread,
+    Suite::new(|| {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        builder.max_blocking_threads(4).event_interval(31);
+        TokioRuntime::from_builder(builder)
+    })
+    .local_tasks()
+);
+loopbridge::conformance_suite!(
+    tokio_from_builder_multi_thread,
+    Suite::new(|| {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder
+            .worker_threads(2)
+            .thread_name("lb-custom-w")
+            .on_thread_start(|| {});
+        TokioRuntime::from_builder(builder)
+    })
+    .threads(2)
+);
