@@ -51,6 +51,8 @@ loom::thread_local! {
 // runtime's thread, do not share a cache line with the fields every caller reads.
 #[repr(align(128))]
 pub(crate) struct Generation {
+    /// The id of the bridge it belongs to: with `id`, what names it in the bridge's events.
+    pub(crate) bridge: u64,
     /// Counts the generations of one bridge: 1 for its first runtime, 2 for the next.
     pub(crate) id: u64,
     /// The process's fork count before the runtime started (see `fork`).
@@ -113,10 +115,16 @@ impl Progress {
 impl Generation {
     /// A generation of `runtime`, whose factory was called in the fork epoch `epoch` (read
     /// with [`fork::epoch`] before the factory ran, so that a fork during the start counts).
-    pub(crate) fn new(id: u64, epoch: u64, runtime: Box<dyn BridgeRuntime>) -> Arc<Generation> {
+    pub(crate) fn new(
+        bridge: u64,
+        id: u64,
+        epoch: u64,
+        runtime: Box<dyn BridgeRuntime>,
+    ) -> Arc<Generation> {
         static NEXT_UID: StdAtomicU64 = StdAtomicU64::new(1);
         let uid = NEXT_UID.fetch_add(1, StdOrdering::Relaxed);
         Arc::new_cyclic(|generation| Generation {
+            bridge,
             id,
             epoch,
             uid,
@@ -291,6 +299,7 @@ impl Drop for Generation {
 impl fmt::Debug for Generation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Generation")
+            .field("bridge", &self.bridge)
             .field("id", &self.id)
             .field("runtime", &self.runtime)
             .field("closed", &self.is_closed())

@@ -111,8 +111,11 @@ fn the_lifecycle_is_logged() {
         use tracing::Level;
         let expected: [(Level, &[&str]); 6] = [
             (Level::INFO, &["bridge runtime started", "generation=1"]),
-            (Level::DEBUG, &["nested call served on a one-off thread"]),
-            (Level::DEBUG, &["bridge call timed out"]),
+            (
+                Level::DEBUG,
+                &["nested call served on a one-off thread", "generation=1"],
+            ),
+            (Level::DEBUG, &["bridge call timed out", "generation=1"]),
             (
                 Level::DEBUG,
                 &["health probe after a timeout", "health=Wedged"],
@@ -129,6 +132,49 @@ fn the_lifecycle_is_logged() {
                 "no {level} event with {texts:?} in {lifecycle:#?}"
             );
         }
+    });
+}
+
+/// Every lifecycle event names its bridge, and the generation where there is one: with two
+/// bridges logging at once, each event says whose it is.
+#[test]
+fn lifecycle_events_name_their_bridge_and_generation() {
+    bounded("events name their bridge", || {
+        let (first, second) = (Bridge::new(), Bridge::new());
+        let recorder = recorded(|| {
+            first.call(async {}).unwrap();
+            second.call(async {}).unwrap();
+            first.shutdown();
+            second.shutdown();
+        });
+        let lifecycle: Vec<_> = recorder
+            .events()
+            .into_iter()
+            .filter(|e| e.target == "loopbridge")
+            .map(|e| e.message)
+            .collect();
+        let bridge_of = |message: &String| {
+            let at = message.find("bridge=").expect("a bridge field") + "bridge=".len();
+            message[at..].split(' ').next().unwrap().to_owned()
+        };
+        assert!(
+            lifecycle.iter().all(|m| m.contains("bridge=")),
+            "{lifecycle:#?}"
+        );
+        let started: Vec<_> = lifecycle
+            .iter()
+            .filter(|m| m.contains("bridge runtime started"))
+            .collect();
+        assert_eq!(started.len(), 2, "{lifecycle:#?}");
+        assert!(started.iter().all(|m| m.contains("generation=1")));
+        assert_ne!(bridge_of(started[0]), bridge_of(started[1]));
+        let shut: Vec<_> = lifecycle
+            .iter()
+            .filter(|m| m.contains("bridge shut down"))
+            .map(bridge_of)
+            .collect();
+        assert_eq!(shut.len(), 2);
+        assert_ne!(shut[0], shut[1]);
     });
 }
 

@@ -11,7 +11,7 @@ use crate::{
     error::BridgeError,
     harness::{held_job, job, local_job, scheduler},
     slot::Slot,
-    stats::Counters,
+    stats::{CallCounts, Counters},
     sync::{Arc, Weak},
     task::{BridgeTask, Supervisor},
 };
@@ -106,6 +106,7 @@ impl Bridge {
     {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
+        let _in_flight = CallCounts::enter(&*inner.stats);
         let generation = inner.supply.generation(deadline)?;
         let future = Context::capture().attach(future);
         let nested = generation.blocks_itself_here(inner.id);
@@ -116,6 +117,7 @@ impl Bridge {
             Counters::bump(&inner.stats.nested);
             lifecycle!(
                 debug,
+                bridge = generation.bridge,
                 generation = generation.id,
                 "nested call served on a one-off thread"
             );
@@ -248,6 +250,7 @@ impl Bridge {
     {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
+        let _in_flight = CallCounts::enter(&*inner.stats);
         let generation = inner.supply.generation(deadline)?;
         if generation.blocks_itself_here(inner.id) {
             return Err(BridgeError::Nested);
@@ -349,8 +352,14 @@ impl Bridge {
         // An `Instant` overflow means a deadline too far to matter: no timer.
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         // A runtime that needs starting first is waited for until the deadline at most.
+        let in_flight = CallCounts::enter(inner.stats.clone());
         let generation = inner.supply.generation(deadline)?;
         let slot = Slot::on(&generation);
+        // Counted out when the future goes: it completed, or it was dropped on its runtime.
+        let future = async move {
+            let _in_flight = in_flight;
+            future.await
+        };
         let future = Context::capture().attach(future);
         let job = job(future, slot.clone(), deadline, scheduler(&slot));
         let Submitted {

@@ -157,7 +157,8 @@ impl Bridge {
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
     pub fn stats(&self) -> BridgeStats {
-        self.inner.stats.snapshot()
+        let generation = self.inner.supply.current().map(|generation| generation.id);
+        self.inner.stats.snapshot(generation)
     }
 }
 
@@ -177,7 +178,7 @@ impl fmt::Debug for Bridge {
             .field("per_call", &inner.supply.per_call())
             .field("probe_timeout", &inner.probe_timeout)
             .field("shutdown_grace", &inner.shutdown_grace)
-            .field("stats", &inner.stats.snapshot())
+            .field("stats", &self.stats())
             .finish()
     }
 }

@@ -65,7 +65,12 @@ impl Inner {
             }
             None => {
                 Counters::bump(&self.stats.timeouts);
-                lifecycle!(debug, generation = generation.id, "bridge call timed out");
+                lifecycle!(
+                    debug,
+                    bridge = generation.bridge,
+                    generation = generation.id,
+                    "bridge call timed out"
+                );
                 if self.supply.timed_out(&generation) && !nested {
                     self.check_health(&generation);
                 }
@@ -84,7 +89,8 @@ impl Inner {
         let health = health::probe(generation, self.probe_timeout);
         lifecycle!(
             debug,
-            generation = generation.id,
+            bridge = generation.bridge,
+                generation = generation.id,
             health = ?health,
             probe_timeout = ?self.probe_timeout,
             "health probe after a timeout"

@@ -197,7 +197,13 @@ impl Supply {
             *state = State::Running(generation.clone());
             drop(state);
             Counters::bump(&self.stats.started);
-            lifecycle!(info, generation = generation.id, runtime = ?generation.runtime, "bridge runtime started");
+            lifecycle!(
+                info,
+                bridge = self.bridge,
+                generation = generation.id,
+                runtime = ?generation.runtime,
+                "bridge runtime started"
+            );
             return Ok(generation);
         }
         // Shut down while the factory ran: the new runtime never serves a call.
@@ -234,6 +240,7 @@ impl Supply {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 lifecycle!(
                     debug,
+                    bridge = self.bridge,
                     "a call's deadline passed while its runtime started; the start goes on"
                 );
                 Counters::bump(&self.stats.timeouts);
@@ -255,7 +262,7 @@ impl Supply {
         let _restore = CallOnDrop(move || STARTING.with(|id| id.set(previous)));
         let runtime = (self.factory)().map_err(BridgeError::Start)?;
         let id = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        Ok(Generation::new(id, epoch, runtime))
+        Ok(Generation::new(self.bridge, id, epoch, runtime))
     }
 
     /// Unpublishes a generation inherited from a parent process, whose runtime has no threads
@@ -333,6 +340,7 @@ impl Supply {
             }
             lifecycle!(
                 warn,
+                bridge = generation.bridge,
                 generation = generation.id,
                 by_probe,
                 "bridge runtime retired: it stopped running tasks; the next call starts a fresh one"
@@ -383,6 +391,7 @@ impl Supply {
         }
         lifecycle!(
             info,
+            bridge = self.bridge,
             took = ?started.elapsed(),
             all_exited,
             "bridge shut down{}",
@@ -400,6 +409,7 @@ impl Supply {
 fn abandon(generation: &Arc<Generation>) {
     lifecycle!(
         warn,
+        bridge = generation.bridge,
         generation = generation.id,
         "bridge runtime inherited from a parent process (fork): abandoned and leaked; \
          the next call starts a fresh one"
