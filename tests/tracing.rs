@@ -222,3 +222,25 @@ fn events_on_a_tokio_bridge_are_recorded_under_the_callers_span() {
         }
     });
 }
+
+loopbridge_tokio::test_matrix! {
+    /// The caller's span reaches bridged futures on every runtime of the matrix.
+    fn the_callers_span_reaches_every_runtime(runtime: loopbridge_tokio::TestRuntime) {
+        let bridge = runtime.bridge();
+        let recorder = Recorder::default();
+        let subscriber = tracing_subscriber::registry().with(recorder.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("job", tenant = "acme");
+            let _entered = span.enter();
+            bridge
+                .call(async {
+                    futures_lite::future::yield_now().await;
+                    tracing::info!("bridged")
+                })
+                .unwrap();
+        });
+        let event = recorder.find("bridged").expect("the bridged event");
+        assert_eq!(event.span.as_deref(), Some("job{tenant=\"acme\"}"), "on {runtime}");
+        assert!(event.thread.starts_with("loopbridge-"), "on {runtime}: {}", event.thread);
+    }
+}
