@@ -15,6 +15,9 @@
 //! ```
 
 #[allow(dead_code)]
+#[path = "../examples/compare/latency.rs"]
+mod latency;
+#[allow(dead_code)]
 #[path = "../examples/compare/load.rs"]
 mod load;
 #[allow(dead_code)]

@@ -12,7 +12,7 @@ use std::{net::SocketAddr, time::Duration, time::Instant};
 use loopbridge::{Bound, Bridge};
 use loopbridge_tokio::TokioRuntime;
 
-use crate::os;
+use crate::{latency::Latencies, os};
 
 /// The clients measured, in the order of the report.
 pub const CLIENTS: [&str; 3] = [
@@ -116,22 +116,21 @@ pub fn measure(rounds: usize, slice: Duration, http: SocketAddr, servers: &os::S
 }
 
 fn round(client: &Client, url: &str, slice: Duration) -> Round {
-    let mut latencies = Vec::with_capacity(1 << 14);
+    let mut latencies = Latencies::new();
     let mut errors = 0;
     let cpu_before = os::cpu_ns();
     let start = Instant::now();
-    while start.elapsed() < slice && latencies.len() < latencies.capacity() {
+    while start.elapsed() < slice {
         let t = Instant::now();
         if client.get(url).is_err() {
             errors += 1;
         }
-        latencies.push(t.elapsed());
+        latencies.record(t.elapsed());
     }
     let cpu = os::cpu_ns().saturating_sub(cpu_before);
-    let calls = latencies.len() as u64;
-    latencies.sort_unstable();
+    let calls = latencies.count();
     Round {
-        median_ns: latencies[latencies.len() / 2].as_nanos() as f64,
+        median_ns: latencies.quantile_ns(0.5) as f64,
         cpu_ns_per_call: cpu as f64 / calls as f64,
         calls,
         errors,

@@ -20,6 +20,7 @@ use std::{
 };
 
 use crate::{
+    latency::Latencies,
     os,
     patterns::{Kind, Strategy},
 };
@@ -97,15 +98,14 @@ pub fn measure(rounds: usize, slice: Duration) -> Load {
 /// The median round trip of back-to-back calls of a ready future through `strategy`, from this
 /// thread, over `budget`.
 pub fn ready_median(strategy: &Strategy, budget: Duration) -> Duration {
-    let mut rounds = Vec::with_capacity(1 << 16);
+    let mut rounds = Latencies::new();
     let start = Instant::now();
-    while start.elapsed() < budget && rounds.len() < rounds.capacity() {
+    while start.elapsed() < budget {
         let t = Instant::now();
         strategy.run(async { std::hint::black_box(1u64) });
-        rounds.push(t.elapsed());
+        rounds.record(t.elapsed());
     }
-    rounds.sort_unstable();
-    rounds[rounds.len() / 2]
+    rounds.median()
 }
 
 fn nanos(d: Duration) -> f64 {
@@ -153,25 +153,21 @@ fn with_busy_cores<T>(threads: usize, f: impl FnOnce() -> T) -> T {
 /// round trip. The caller sleeps between calls, as a paced program does.
 fn paced(strategy: &Strategy, window: Duration) -> (f64, f64) {
     let calls = (window.as_micros() / PACE.as_micros()).max(1) as u64;
-    let (cpu, wall, mut latencies) = paced_calls(strategy, calls);
-    latencies.sort_unstable();
-    (
-        cpu as f64 / nanos(wall) * 100.0,
-        nanos(latencies[latencies.len() / 2]),
-    )
+    let (cpu, wall, latencies) = paced_calls(strategy, calls);
+    (cpu as f64 / nanos(wall) * 100.0, nanos(latencies.median()))
 }
 
 /// Makes `calls` ready calls through `strategy`, one every [`PACE`] (sleeping in between):
 /// the process's CPU time over them in nanoseconds, the wall time, and each call's round trip.
-pub fn paced_calls(strategy: &Strategy, calls: u64) -> (u64, Duration, Vec<Duration>) {
-    let mut latencies = Vec::with_capacity(calls as usize);
+pub fn paced_calls(strategy: &Strategy, calls: u64) -> (u64, Duration, Latencies) {
+    let mut latencies = Latencies::new();
     let cpu_before = os::thread_cpu_ns(&[""]);
     let start = Instant::now();
     let mut next = start;
     for _ in 0..calls {
         let t = Instant::now();
         strategy.run(async { hint::black_box(1u64) });
-        latencies.push(t.elapsed());
+        latencies.record(t.elapsed());
         next += PACE;
         let now = Instant::now();
         if next > now {

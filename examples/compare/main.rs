@@ -17,13 +17,13 @@
 //! bridge, on the same server).
 
 mod clients;
+mod latency;
 mod load;
 mod os;
 mod patterns;
 mod report;
 
 use std::{
-    io::IsTerminal,
     process::ExitCode,
     sync::{
         Arc, Barrier,
@@ -33,6 +33,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use latency::Latencies;
 use load::ready_median;
 use patterns::{Kind, Session, Strategy, Target, Workload, step};
 
@@ -67,35 +68,33 @@ struct Options {
     svg: Option<String>,
 }
 
-fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+/// The options, or `None` for `--help`.
+fn parse(args: lexopt::Parser) -> Result<Option<Options>, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut options = Options {
         quick: false,
         json: false,
         svg: None,
     };
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--json" => options.json = true,
-            "--svg" => match args.next() {
-                Some(file) if !file.starts_with('-') => options.svg = Some(file),
-                _ => return Err("--svg needs a file name, as in `--svg compare.svg`".into()),
-            },
-            "-h" | "--help" => return Ok(None),
-            other => return Err(format!("unknown option `{other}`")),
+    let mut args = args;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("quick") => options.quick = true,
+            Long("json") => options.json = true,
+            Long("svg") => options.svg = Some(args.value()?.string()?),
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
         }
     }
     Ok(Some(options))
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
-    if args.peek().map(String::as_str) == Some("--serve") {
+    if std::env::args().nth(1).as_deref() == Some("--serve") {
         os::serve();
         return ExitCode::SUCCESS;
     }
-    let options = match parse(args) {
+    let options = match parse(lexopt::Parser::from_env()) {
         Ok(Some(options)) => options,
         Ok(None) => {
             println!("{USAGE}");
@@ -268,15 +267,14 @@ fn fast_path(rounds: usize, slice: Duration, target: Target, servers: &os::Serve
 /// The spin-handoff floor ([`patterns::SpinFloor`]): the median round trip over `budget`.
 fn spin_floor(budget: Duration) -> Duration {
     let floor = patterns::SpinFloor::start();
-    let mut rounds = Vec::with_capacity(1 << 18);
+    let mut rounds = Latencies::new();
     let start = Instant::now();
-    while start.elapsed() < budget && rounds.len() < rounds.capacity() {
+    while start.elapsed() < budget {
         let t = Instant::now();
         floor.round_trip();
-        rounds.push(t.elapsed());
+        rounds.record(t.elapsed());
     }
-    rounds.sort_unstable();
-    rounds[rounds.len() / 2]
+    rounds.median()
 }
 
 fn idle(kind: Kind, settle: Duration, window: Duration) -> Option<Idle> {
@@ -325,12 +323,12 @@ fn measure(
                     // Warm-up, not measured: starts lazy runtimes and first connections.
                     let _ = attempt(&mut session);
                     ready.wait();
-                    let mut latencies = Vec::with_capacity(1 << 12);
+                    let mut latencies = Latencies::new();
                     let (mut errors, mut first_error) = (0u64, None);
                     loop {
                         let start = Instant::now();
                         let outcome = attempt(&mut session);
-                        latencies.push(start.elapsed().as_nanos() as u64);
+                        latencies.record(start.elapsed());
                         if let Err(err) = outcome {
                             errors += 1;
                             first_error.get_or_insert(err);
@@ -357,11 +355,11 @@ fn measure(
     let start = Instant::now();
     thread::sleep(budget);
     stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::new();
     let (mut errors, mut first_error) = (0, None);
     for thread in threads {
         let (mine, my_errors, my_first) = thread.join().expect("caller thread");
-        latencies.extend(mine);
+        latencies.merge(&mine);
         errors += my_errors;
         first_error = first_error.or(my_first);
     }
@@ -376,9 +374,7 @@ fn measure(
     if let Ok(strategy) = Arc::try_unwrap(strategy) {
         strategy.stop();
     }
-    latencies.sort_unstable();
-    let calls = latencies.len() as u64;
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let calls = latencies.count();
     Cell {
         kind,
         workload,
@@ -386,54 +382,50 @@ fn measure(
         calls,
         errors,
         first_error,
-        median_ns: at(0.5),
-        p99_ns: at(0.99),
+        median_ns: latencies.quantile_ns(0.5),
+        p99_ns: latencies.quantile_ns(0.99),
         calls_per_sec: calls as f64 / wall.as_secs_f64(),
         cpu_ns_per_call: cpu as f64 / calls as f64,
         threads_created: tasks,
         peak_extra_fds: peak.saturating_sub(fds),
         tcp_connections: conns,
-        // Latencies were recorded into pre-sized buffers; what they grew by is noise.
+        // Latencies go to histograms allocated before the cell started.
         allocs_per_call: allocs as f64 / calls as f64,
     }
 }
 
-/// A progress bar on stderr, when stderr is a terminal.
+/// A progress bar on stderr (indicatif draws it only when stderr is a terminal).
 struct Progress {
     total: usize,
-    tty: bool,
+    bar: indicatif::ProgressBar,
 }
 
 impl Progress {
     fn new(total: usize) -> Progress {
-        let tty = std::io::stderr().is_terminal();
-        if !tty {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("#>."),
+        );
+        if bar.is_hidden() {
             eprintln!("compare: measuring {total} cells...");
         }
-        Progress { total, tty }
+        Progress { total, bar }
     }
 
     fn show(&self, done: usize, kind: Kind, workload: Workload, callers: usize) {
-        if !self.tty {
-            return;
-        }
-        const WIDTH: usize = 30;
-        let filled = done * WIDTH / self.total;
-        eprint!(
-            "\r\x1b[K[{}{}] {done}/{} {} · {} · {callers} caller{}",
-            "#".repeat(filled),
-            ".".repeat(WIDTH - filled),
-            self.total,
+        self.bar.set_position(done as u64);
+        self.bar.set_message(format!(
+            "{} · {} · {callers} caller{}",
             kind.name(),
             workload.name(),
             if callers == 1 { "" } else { "s" },
-        );
+        ));
     }
 
     fn done(&self, took: Duration) {
-        if self.tty {
-            eprint!("\r\x1b[K");
-        }
+        self.bar.finish_and_clear();
         eprintln!(
             "compare: {} cells in {:.1} s",
             self.total,
