@@ -298,7 +298,7 @@ fn a_start_hook_that_panics_fails_the_start_and_leaves_no_thread() {
                 }
             })
             .start();
-        let err = failed.err().expect("the start failed");
+        let err = failed.expect_err("the start failed");
         assert!(
             err.to_string()
                 .contains("on_thread_start hook panicked: no affinity for you"),

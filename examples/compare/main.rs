@@ -17,6 +17,7 @@
 //! bridge, on the same server).
 
 mod clients;
+mod json;
 mod latency;
 mod load;
 mod os;
@@ -106,12 +107,96 @@ fn main() -> ExitCode {
         }
     };
 
-    let budget = if options.quick {
-        Duration::from_millis(100)
+    let plan = if options.quick {
+        Plan::quick()
     } else {
-        Duration::from_millis(600)
+        Plan::full()
     };
     let servers = os::Servers::spawn();
+    let report = run(&plan, &servers);
+    let (cells, idles, fast, load, clients) = (
+        &report.cells,
+        &report.idles,
+        &report.fast,
+        &report.load,
+        &report.clients,
+    );
+    let budget = plan.cell;
+
+    if options.json {
+        println!("{}", json::render(cells, idles, fast, load, clients));
+    } else {
+        print!(
+            "{}",
+            report::table(cells, idles, fast, load, clients, budget)
+        );
+    }
+    if let Some(file) = options.svg {
+        if let Err(err) = std::fs::write(&file, report::svg(cells)) {
+            eprintln!("error: could not write {file}: {err}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {file}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// How long each part of a run measures.
+pub struct Plan {
+    /// Each cell of the table.
+    pub cell: Duration,
+    /// Idle cost: how long a strategy is left alone first, and the window measured after.
+    pub settle: Duration,
+    pub window: Duration,
+    pub fast_rounds: usize,
+    pub fast_slice: Duration,
+    pub load_rounds: usize,
+    pub load_slice: Duration,
+    pub client_rounds: usize,
+    pub client_slice: Duration,
+}
+
+impl Plan {
+    fn full() -> Plan {
+        Plan {
+            cell: Duration::from_millis(600),
+            settle: Duration::from_secs(2),
+            window: Duration::from_secs(1),
+            fast_rounds: 9,
+            fast_slice: Duration::from_millis(150),
+            load_rounds: 5,
+            load_slice: Duration::from_millis(150),
+            client_rounds: 5,
+            client_slice: Duration::from_millis(400),
+        }
+    }
+
+    fn quick() -> Plan {
+        Plan {
+            cell: Duration::from_millis(100),
+            settle: Duration::from_millis(300),
+            window: Duration::from_millis(300),
+            fast_rounds: 3,
+            fast_slice: Duration::from_millis(60),
+            load_rounds: 2,
+            load_slice: Duration::from_millis(60),
+            client_rounds: 2,
+            client_slice: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Everything a run measured.
+pub struct Report {
+    pub cells: Vec<Cell>,
+    pub idles: Vec<Idle>,
+    pub fast: FastPath,
+    pub load: load::Load,
+    pub clients: clients::Clients,
+}
+
+/// Measures the whole report against `servers`.
+fn run(plan: &Plan, servers: &os::Servers) -> Report {
     let target = Target {
         echo: servers.echo,
         http: servers.http,
@@ -126,53 +211,26 @@ fn main() -> ExitCode {
                 progress.show(cells.len(), kind, workload, callers);
                 // The cells report allocations per call; the fast path's timings do not count.
                 cells.push(os::counted(|| {
-                    measure(kind, workload, callers, budget, target, &servers)
+                    measure(kind, workload, callers, plan.cell, target, servers)
                 }));
             }
         }
     }
-    let (settle, window) = if options.quick {
-        (Duration::from_millis(300), Duration::from_millis(300))
-    } else {
-        (Duration::from_secs(2), Duration::from_secs(1))
-    };
     let idles: Vec<Idle> = Kind::ALL
         .into_iter()
-        .filter_map(|kind| idle(kind, settle, window))
+        .filter_map(|kind| idle(kind, plan.settle, plan.window))
         .collect();
-    let fast = if options.quick {
-        fast_path(3, Duration::from_millis(60), target, &servers)
-    } else {
-        fast_path(9, Duration::from_millis(150), target, &servers)
-    };
-    let load = if options.quick {
-        load::measure(2, Duration::from_millis(60))
-    } else {
-        load::measure(5, Duration::from_millis(150))
-    };
-    let clients = if options.quick {
-        clients::measure(2, Duration::from_millis(100), target.http, &servers)
-    } else {
-        clients::measure(5, Duration::from_millis(400), target.http, &servers)
-    };
+    let fast = fast_path(plan.fast_rounds, plan.fast_slice, target, servers);
+    let load = load::measure(plan.load_rounds, plan.load_slice);
+    let clients = clients::measure(plan.client_rounds, plan.client_slice, target.http, servers);
     progress.done(started.elapsed());
-
-    if options.json {
-        println!("{}", report::json(&cells, &idles, &fast, &load, &clients));
-    } else {
-        print!(
-            "{}",
-            report::table(&cells, &idles, &fast, &load, &clients, budget)
-        );
+    Report {
+        cells,
+        idles,
+        fast,
+        load,
+        clients,
     }
-    if let Some(file) = options.svg {
-        if let Err(err) = std::fs::write(&file, report::svg(&cells)) {
-            eprintln!("error: could not write {file}: {err}");
-            return ExitCode::FAILURE;
-        }
-        eprintln!("wrote {file}");
-    }
-    ExitCode::SUCCESS
 }
 
 /// One strategy × workload × caller count, measured.
@@ -431,5 +489,125 @@ impl Progress {
             self.total,
             took.as_secs_f64()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, time::Duration};
+
+    use super::*;
+    use crate::json::{CellObject, Object};
+
+    /// Short enough for a debug build in `cargo test`.
+    fn tiny() -> Plan {
+        Plan {
+            cell: Duration::from_millis(5),
+            settle: Duration::from_millis(10),
+            window: Duration::from_millis(10),
+            fast_rounds: 1,
+            fast_slice: Duration::from_millis(5),
+            load_rounds: 1,
+            load_slice: Duration::from_millis(5),
+            client_rounds: 1,
+            client_slice: Duration::from_millis(20),
+        }
+    }
+
+    fn names(kinds: &[Kind]) -> BTreeSet<String> {
+        kinds.iter().map(|kind| kind.name().to_owned()).collect()
+    }
+
+    /// A run's JSON is valid, reads back as the objects it was written from, and covers every
+    /// strategy, workload and caller count, with every field: what CI checks of `--json`.
+    #[test]
+    fn the_json_covers_every_strategy_workload_and_caller_count() {
+        let servers = os::Servers::in_process();
+        let report = run(&tiny(), &servers);
+        let (cells, idles, fast, load, clients) = (
+            &report.cells,
+            &report.idles,
+            &report.fast,
+            &report.load,
+            &report.clients,
+        );
+        let text = json::render(cells, idles, fast, load, clients);
+        let objects: Vec<Object> = serde_json::from_str(&text).expect("valid JSON, every field");
+        let written = json::objects(cells, idles, fast, load, clients);
+        assert_eq!(objects.len(), written.len());
+        for (read, written) in objects.iter().zip(&written) {
+            assert_eq!(read, written, "read back differently");
+        }
+
+        let mut seen = BTreeSet::new();
+        let (mut idle, mut fast, mut load, mut clients) = (
+            BTreeSet::new(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+        );
+        for object in &objects {
+            match object {
+                Object::Cell(cell) => {
+                    assert!(cell.calls > 0, "no call measured: {cell:?}");
+                    seen.insert((cell.strategy.clone(), cell.workload.clone(), cell.callers));
+                }
+                Object::Idle(o) => drop(idle.insert(o.strategy.clone())),
+                Object::Fast(o) => drop(fast.insert(o.strategy.clone())),
+                Object::Load(o) => drop(load.insert(o.strategy.clone())),
+                Object::Client(o) => {
+                    assert!(o.calls > 0 && o.errors == 0, "{o:?}");
+                    clients.insert(o.strategy.clone());
+                }
+            }
+        }
+        for kind in Kind::ALL {
+            for workload in Workload::ALL {
+                for callers in CALLERS {
+                    let cell = (kind.name().to_owned(), workload.key().to_owned(), callers);
+                    assert!(seen.contains(&cell), "no cell {cell:?}");
+                }
+            }
+        }
+        assert!(
+            names(&[Kind::BridgeSmol, Kind::BridgeTokioCurrent, Kind::Reqwest]).is_subset(&load)
+        );
+        assert!(
+            names(&[
+                Kind::BridgeSmol,
+                Kind::BridgeTokioMulti,
+                Kind::BridgeTokioAttached
+            ])
+            .is_subset(&fast)
+        );
+        assert!(fast.contains("spin-handoff floor"));
+        assert!(names(&[Kind::BridgeSmol, Kind::Handoff, Kind::Reqwest]).is_subset(&idle));
+        let expected: BTreeSet<String> = clients::CLIENTS.iter().map(|c| c.to_string()).collect();
+        assert_eq!(clients, expected);
+    }
+
+    /// An error text with quotes and control characters (a server's message, say) still
+    /// makes valid JSON, and reads back as it was.
+    #[test]
+    fn error_texts_are_escaped() {
+        let cell = Object::Cell(CellObject {
+            strategy: "s".into(),
+            workload: "w".into(),
+            callers: 1,
+            calls: 1,
+            errors: 1,
+            first_error: Some("bad \"reply\"\n\t\u{1}\u{7f} \\ end".into()),
+            median_ns: 1,
+            p99_ns: 1,
+            calls_per_sec: 1.0,
+            cpu_ns_per_call: 1.0,
+            threads_created: 0,
+            peak_extra_fds: 0,
+            tcp_connections: 0,
+            allocs_per_call: 0.0,
+        });
+        let text = serde_json::to_string(&vec![cell.clone()]).unwrap();
+        let back: Vec<Object> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, vec![cell]);
     }
 }

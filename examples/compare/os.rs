@@ -180,7 +180,9 @@ impl FdSampler {
 
 /// The servers' child process: an echo server and a hyper HTTP/1.1 server on 127.0.0.1.
 pub struct Servers {
-    child: Child,
+    /// The server process, or the servers themselves when they run in this one (tests).
+    child: Option<Child>,
+    in_process: Option<InProcess>,
     pub echo: SocketAddr,
     pub http: SocketAddr,
     control: SocketAddr,
@@ -207,10 +209,26 @@ impl Servers {
             .collect();
         assert_eq!(addrs.len(), 3, "the server process printed {line:?}");
         Servers {
-            child,
+            child: Some(child),
+            in_process: None,
             echo: addrs[0],
             http: addrs[1],
             control: addrs[2],
+        }
+    }
+
+    /// The same servers in this process: for the tests, which cannot start themselves again
+    /// as a server (their CPU and threads then count in the figures, which tests do not
+    /// check).
+    #[cfg(test)]
+    pub fn in_process() -> Servers {
+        let servers = InProcess::start();
+        Servers {
+            child: None,
+            echo: servers.echo,
+            http: servers.http,
+            control: servers.control,
+            in_process: Some(servers),
         }
     }
 
@@ -226,9 +244,14 @@ impl Servers {
 
 impl Drop for Servers {
     fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            drop(child.stdin.take());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(servers) = self.in_process.take() {
+            servers.stop();
+        }
     }
 }
 

@@ -21,17 +21,6 @@ fn duration(ns: f64) -> String {
     }
 }
 
-/// "100 ns", "1 µs", ... for a power of ten of nanoseconds.
-fn decade_label(decade: i32) -> String {
-    let (unit, base) = match decade {
-        ..=2 => ("ns", 0),
-        3..=5 => ("µs", 3),
-        6..=8 => ("ms", 6),
-        _ => ("s", 9),
-    };
-    format!("{} {unit}", 10u64.pow((decade - base).max(0) as u32))
-}
-
 fn find(cells: &[Cell], kind: Kind, workload: Workload, callers: usize) -> Option<&Cell> {
     cells
         .iter()
@@ -144,7 +133,7 @@ pub fn table(
     out
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -388,223 +377,120 @@ fn summary(cells: &[Cell]) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// One JSON object per cell, as a JSON array.
-pub fn json(
-    cells: &[Cell],
-    idles: &[Idle],
-    fast: &FastPath,
-    load: &Load,
-    clients: &Clients,
-) -> String {
-    let mut out = String::from("[\n");
-    for (name, rounds, connections) in &clients.figures {
-        let of = |f: fn(&crate::clients::Round) -> f64| median(rounds.iter().map(f).collect());
-        let _ = writeln!(
-            out,
-            "  {{\"strategy\": \"{}\", \"workload\": \"http_clients\", \"callers\": 1, \
-             \"rounds\": {}, \"median_ns\": {:.0}, \"cpu_ns_per_call\": {:.0}, \
-             \"tcp_connections\": {}, \"calls\": {}, \"errors\": {}}},",
-            name,
-            clients.rounds,
-            of(|r| r.median_ns),
-            of(|r| r.cpu_ns_per_call),
-            connections,
-            rounds.iter().map(|r| r.calls).sum::<u64>(),
-            rounds.iter().map(|r| r.errors).sum::<u64>(),
-        );
-    }
-    for (kind, rounds) in &load.figures {
-        let of = |f: fn(&crate::load::Round) -> f64| median(rounds.iter().map(f).collect());
-        let _ = writeln!(
-            out,
-            "  {{\"strategy\": \"{}\", \"workload\": \"load\", \"callers\": 1, \
-             \"rounds\": {}, \"alone_ns\": {:.0}, \"parked_ns\": {:.0}, \
-             \"paced_cpu_percent\": {:.1}, \"paced_ns\": {:.0}, \"fresh_paced_cpu_percent\": \
-             {:.1}, \"fresh_paced_ns\": {:.0}, \"loaded_ns\": {:.0}}},",
-            kind.name(),
-            load.rounds,
-            of(|r| r.alone_ns),
-            of(|r| r.parked_ns),
-            of(|r| r.paced_cpu_percent),
-            of(|r| r.paced_ns),
-            of(|r| r.fresh_cpu_percent),
-            of(|r| r.fresh_ns),
-            of(|r| r.loaded_ns),
-        );
-    }
-    for (kind, medians) in &fast.medians {
-        let ns: Vec<f64> = medians.iter().map(|d| d.as_nanos() as f64).collect();
-        let crowd = fast
-            .sixteen
-            .iter()
-            .find(|(k, _)| Some(*k) == *kind)
-            .map_or("null".to_owned(), |(_, s)| {
-                format!("{:.1}", median(s.clone()))
-            });
-        let _ = writeln!(
-            out,
-            "  {{\"strategy\": \"{}\", \"workload\": \"fast_path\", \"callers\": 1, \
-             \"rounds\": {}, \"median_ns\": {:.0}, \"crowd_callers\": {}, \
-             \"crowd_calls_per_sec\": {}}},",
-            kind.map_or("spin-handoff floor", Kind::name),
-            fast.rounds,
-            median(ns),
-            crate::CROWD,
-            crowd
-        );
-    }
-    for (i, c) in cells.iter().enumerate() {
-        let error = match &c.first_error {
-            Some(e) => format!("\"{}\"", escape(e)),
-            None => "null".into(),
-        };
-        let _ = write!(
-            out,
-            "  {{\"strategy\": \"{}\", \"workload\": \"{}\", \"callers\": {}, \"calls\": {}, \
-             \"errors\": {}, \"first_error\": {}, \"median_ns\": {}, \"p99_ns\": {}, \
-             \"calls_per_sec\": {:.1}, \"cpu_ns_per_call\": {:.1}, \"threads_created\": {}, \
-             \"peak_extra_fds\": {}, \"tcp_connections\": {}, \"allocs_per_call\": {:.2}}}",
-            c.kind.name(),
-            c.workload.key(),
-            c.callers,
-            c.calls,
-            c.errors,
-            error,
-            c.median_ns,
-            c.p99_ns,
-            c.calls_per_sec,
-            c.cpu_ns_per_call,
-            c.threads_created,
-            c.peak_extra_fds,
-            c.tcp_connections,
-            c.allocs_per_call
-        );
-        out.push_str(if i + 1 < cells.len() || !idles.is_empty() {
-            ",\n"
-        } else {
-            "\n"
-        });
-    }
-    for (i, idle) in idles.iter().enumerate() {
-        let _ = write!(
-            out,
-            "  {{\"strategy\": \"{}\", \"workload\": \"idle\", \"callers\": 0, \
-             \"settle_ms\": {}, \"window_ms\": {}, \"idle_cpu_percent\": {:.3}}}",
-            idle.kind.name(),
-            idle.settle.as_millis(),
-            idle.window.as_millis(),
-            idle.cpu_percent
-        );
-        out.push_str(if i + 1 < idles.len() { ",\n" } else { "\n" });
-    }
-    out.push(']');
-    out
-}
-
-/// Median latency per strategy, one caller, a panel per workload, on a log scale.
+/// Median latency per strategy, one caller, a panel per workload, on a log scale, drawn with
+/// plotters' SVG backend.
 pub fn svg(cells: &[Cell]) -> String {
-    const WIDTH: f64 = 960.0;
-    const LABEL: f64 = 190.0;
-    const BAR: f64 = 16.0;
-    const GAP: f64 = 4.0;
-    const PANEL_HEAD: f64 = 30.0;
-    let rows = Kind::ALL.len() as f64;
-    let panel = PANEL_HEAD + rows * (BAR + GAP) + 16.0;
-    let height = 60.0 + panel * Workload::ALL.len() as f64 + 30.0;
-    let values: Vec<f64> = cells
-        .iter()
-        .filter(|c| c.callers == 1)
-        .map(|c| c.median_ns.max(1) as f64)
-        .collect();
-    let lo = values
-        .iter()
-        .cloned()
-        .fold(f64::INFINITY, f64::min)
-        .max(1.0)
-        .log10()
-        .floor();
-    let hi = values
-        .iter()
-        .cloned()
-        .fold(1.0, f64::max)
-        .log10()
-        .ceil()
-        .max(lo + 1.0);
-    let plot = WIDTH - LABEL - 110.0;
-    let x = |ns: f64| LABEL + (ns.max(1.0).log10() - lo) / (hi - lo) * plot;
+    use plotters::prelude::*;
+
+    const BLUE: RGBColor = RGBColor(0x2b, 0x6c, 0xb0);
+    const ORANGE: RGBColor = RGBColor(0xdd, 0x6b, 0x20);
+    const GREY: RGBColor = RGBColor(0x71, 0x80, 0x96);
     let color = |kind: Kind| match kind {
         Kind::BridgeSmol
         | Kind::BridgeTokioCurrent
         | Kind::BridgeTokioMulti
-        | Kind::BridgeTokioAttached => "#2b6cb0",
-        Kind::PerCallSmol | Kind::PerCallTokioCurrent | Kind::PerCallTokioMulti => "#dd6b20",
-        Kind::Inline | Kind::Handoff | Kind::Reqwest => "#718096",
+        | Kind::BridgeTokioAttached => BLUE,
+        Kind::PerCallSmol | Kind::PerCallTokioCurrent | Kind::PerCallTokioMulti => ORANGE,
+        Kind::Inline | Kind::Handoff | Kind::Reqwest => GREY,
     };
+    let medians: Vec<f64> = cells
+        .iter()
+        .filter(|c| c.callers == 1)
+        .map(|c| c.median_ns.max(1) as f64)
+        .collect();
+    // Whole decades around the medians.
+    let lo = 10f64.powf(
+        medians
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .log10()
+            .floor(),
+    );
+    let hi = 10f64
+        .powf(medians.iter().copied().fold(1.0, f64::max).log10().ceil())
+        .max(lo * 10.0);
+    let rows = Kind::ALL.len();
+    let panel = 44 + 20 * rows as u32;
+    let size = (960, 70 + panel * Workload::ALL.len() as u32);
+
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
-         font-family=\"sans-serif\" font-size=\"12\">"
-    );
-    let _ = writeln!(out, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(
-        out,
-        "<text x=\"16\" y=\"26\" font-size=\"17\" font-weight=\"bold\">loopbridge compare: \
-         median latency per call, 1 caller (log scale, shorter is better)</text>"
-    );
-    let _ = writeln!(
-        out,
-        "<text x=\"16\" y=\"46\" fill=\"#4a5568\"><tspan fill=\"#2b6cb0\">■ loopbridge \
-         persistent</tspan>  <tspan fill=\"#dd6b20\">■ runtime per call</tspan>  \
-         <tspan fill=\"#718096\">■ reference patterns</tspan></text>"
-    );
-    for (p, workload) in Workload::ALL.into_iter().enumerate() {
-        let top = 60.0 + p as f64 * panel;
-        let _ = writeln!(
-            out,
-            "<text x=\"16\" y=\"{}\" font-weight=\"bold\">{}</text>",
-            top + 20.0,
-            workload.name()
-        );
-        for decade in (lo as i32)..=(hi as i32) {
-            let gx = x(10f64.powi(decade));
-            let _ = writeln!(
-                out,
-                "<line x1=\"{gx:.1}\" y1=\"{}\" x2=\"{gx:.1}\" y2=\"{}\" stroke=\"#e2e8f0\"/>\
-                 <text x=\"{gx:.1}\" y=\"{}\" fill=\"#a0aec0\" text-anchor=\"middle\" \
-                 font-size=\"10\">{}</text>",
-                top + PANEL_HEAD - 4.0,
-                top + panel - 14.0,
-                top + panel - 3.0,
-                decade_label(decade)
-            );
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        root.fill(&WHITE).expect("draw");
+        let title =
+            "loopbridge compare: median latency per call, 1 caller (log scale, shorter is better)";
+        root.draw_text(
+            title,
+            &("sans-serif", 17).into_font().color(&BLACK),
+            (16, 12),
+        )
+        .expect("draw");
+        for (i, (label, color)) in [
+            ("loopbridge persistent", BLUE),
+            ("runtime per call", ORANGE),
+            ("reference patterns", GREY),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let x = 16 + 200 * i as i32;
+            root.draw(&Rectangle::new([(x, 38), (x + 12, 50)], color.filled()))
+                .expect("draw");
+            root.draw_text(
+                label,
+                &("sans-serif", 12).into_font().color(&color),
+                (x + 18, 38),
+            )
+            .expect("draw");
         }
-        for (r, kind) in Kind::ALL.into_iter().enumerate() {
-            let Some(c) = find(cells, kind, workload, 1) else {
-                continue;
-            };
-            let y = top + PANEL_HEAD + r as f64 * (BAR + GAP);
-            let end = x(c.median_ns as f64);
-            let _ = writeln!(
-                out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
-                 <rect x=\"{LABEL}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR}\" fill=\"{}\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#2d3748\">{}</text>",
-                LABEL - 8.0,
-                y + BAR - 4.0,
-                kind.name(),
-                (end - LABEL).max(1.0),
-                color(kind),
-                end + 6.0,
-                y + BAR - 4.0,
-                duration(c.median_ns as f64)
-            );
+        let (_, body) = root.split_vertically(60);
+        for (area, workload) in body
+            .split_evenly((Workload::ALL.len(), 1))
+            .iter()
+            .zip(Workload::ALL)
+        {
+            let mut chart = ChartBuilder::on(area)
+                .caption(
+                    workload.name(),
+                    ("sans-serif", 13).into_font().style(FontStyle::Bold),
+                )
+                .margin_right(24)
+                .x_label_area_size(18)
+                .y_label_area_size(190)
+                .build_cartesian_2d((lo..hi).log_scale(), (0..rows).into_segmented())
+                .expect("chart");
+            // The first strategy on top.
+            let row = |r: usize| rows - 1 - r;
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .light_line_style(WHITE)
+                .y_labels(rows)
+                .y_label_formatter(&|value| match value {
+                    SegmentValue::CenterOf(r) if *r < rows => Kind::ALL[row(*r)].name().to_owned(),
+                    _ => String::new(),
+                })
+                .x_label_formatter(&|ns| duration(*ns))
+                .label_style(("sans-serif", 11))
+                .draw()
+                .expect("mesh");
+            let bars = Kind::ALL.into_iter().enumerate().filter_map(|(r, kind)| {
+                let cell = find(cells, kind, workload, 1)?;
+                let end = (cell.median_ns.max(1) as f64).max(lo);
+                let mut bar = Rectangle::new(
+                    [
+                        (lo, SegmentValue::Exact(row(r))),
+                        (end, SegmentValue::Exact(row(r) + 1)),
+                    ],
+                    color(kind).filled(),
+                );
+                bar.set_margin(2, 2, 0, 0);
+                Some(bar)
+            });
+            chart.draw_series(bars).expect("bars");
         }
+        root.present().expect("write the SVG");
     }
-    out.push_str("</svg>\n");
     out
 }
