@@ -65,8 +65,12 @@
 //! | tokio, attached | `Bridge::with_runtime(move \|\| TokioRuntime::from_handle(handle.clone()))` | the application already runs a tokio runtime and wants its clients on it |
 //! | your own | implement [`BridgeRuntime`] | anything else; check it with the `conformance` suite |
 //!
+//! Configure a runtime as its own users do: [`SmolRuntime::builder`] takes threads, a stack
+//! size, a thread-name prefix and start/stop hooks; `TokioRuntime::from_builder` takes a
+//! `tokio::runtime::Builder`.
+//!
 //! `Bridge` is not generic over the runtime, so a library can take a `&Bridge` and let the
-//! application choose. Every runtime above passes one conformance suite (see
+//! application choose (and test against every runtime with `loopbridge_tokio::test_matrix!`). Every runtime above passes one conformance suite (see
 //! `conformance` below). [`Bridge::per_call`] gives the runtime-per-call strategy behind the
 //! same API, for comparison; the `compare` example measures both.
 //!
