@@ -4,7 +4,7 @@
 //! Built only with `--cfg loopbridge_loom`, which makes [`crate::sync`] export loom's types:
 //!
 //! ```text
-//! RUSTFLAGS="--cfg loopbridge_loom" LOOM_MAX_PREEMPTIONS=2 \
+//! RUSTFLAGS="--cfg loopbridge_loom" LOOM_MAX_PREEMPTIONS=3 \
 //!     cargo test --release --lib -p loopbridge models
 //! ```
 //!

@@ -231,9 +231,27 @@ impl<T> Slot<T> {
             }
             (state.waiter.take(), state.task.take(), state.kept.take())
         };
-        wake(waiter);
+        // The task first: its cancelling step is handed to the runtime from this thread,
+        // before the caller (woken next) can go on to anything else.
         wake(task);
+        wake(waiter);
         drop(kept);
+    }
+
+    /// Caller side, for a blocking call that finds its generation closed as it registers:
+    /// fails the call, but leaves its task to whoever closed the generation. That thread
+    /// wakes the task (its job registered the call) before it stops the runtime, so the
+    /// future is dropped there; or the job, if it had not registered yet, finds the
+    /// generation closed and ends on the runtime by itself. Woken from here instead, the
+    /// cancelling step could reach the runtime only after it stopped, and be dropped on this
+    /// thread.
+    pub(crate) fn fail_from_caller(&self, err: BridgeError) {
+        let mut state = lock(&self.state);
+        state.cancelled = true;
+        if state.outcome.is_none() && !state.taken {
+            state.outcome = Some(Outcome::Failed(err));
+            self.ready.store(true, Ordering::Release);
+        }
     }
 
     /// Detaches the call: nobody will take its outcome, so the job drops it where it arrives
@@ -262,7 +280,8 @@ impl<T> Slot<T> {
     /// the runtime has stopped. Registered, the call is failed by the close itself, and its
     /// job woken while the runtime still runs it, so the future is dropped there.
     ///
-    /// Returns why the generation was closed, if it already was: the job then ends here.
+    /// Returns why the generation was closed, if it already was, or that the call is over: the
+    /// job then ends here.
     pub(crate) fn register_late(self: &Arc<Self>) -> Result<(), Abort>
     where
         T: Send + 'static,
@@ -280,12 +299,16 @@ impl<T> Slot<T> {
         };
         let mut state = lock(&self.state);
         if state.cancelled || state.outcome.is_some() {
-            // Over already: let the registration go, outside the lock.
+            // Over already (its caller failed it, finding the generation closed as it
+            // registered): let the registration go, outside the lock, and end the job in this
+            // step, here on the runtime. Left pending, with the registration gone, nothing
+            // would wake it before the runtime stops, and the caller's handle would hand the
+            // future to a stopped runtime, which drops it on the caller's thread.
             drop(state);
             drop(registration);
-        } else {
-            state.kept = Some((registration, generation));
+            return Err(Abort::Cancelled);
         }
+        state.kept = Some((registration, generation));
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use std::thread;
 
 use loopbridge::{
     Bridge, SmolRuntime,
-    conformance::support::{Latch, SHORT, bounded, eventually, wedge},
+    conformance::support::{Latch, SHORT, bounded, eventually, retire},
 };
 
 #[test]
@@ -60,14 +60,7 @@ fn calls_in_flight_and_the_generation_are_counted() {
 
         // Retired: no generation until the next call starts the second.
         let latch = Latch::new();
-        let wedges = wedge(&bridge, 1, &latch);
-        assert!(
-            bridge
-                .call_timeout(async {}, SHORT)
-                .unwrap_err()
-                .is_timed_out()
-        );
-        assert_eq!(bridge.stats().retired, 1);
+        let wedges = retire(&bridge, 1, &latch);
         assert_eq!(bridge.stats().generation, None);
         bridge.call(async {}).unwrap();
         assert_eq!(bridge.stats().generation, Some(2));

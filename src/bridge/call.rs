@@ -143,7 +143,17 @@ impl Bridge {
                 deadline,
             )?;
             let result = inner.finish_call(&slot, call, deadline, nested);
-            drop(task);
+            match result {
+                // Completed: the task is freed here, on the caller's thread.
+                Ok(_) => drop(task),
+                // Failed, and maybe still pending: dropping the handle of a pending task would
+                // hand its cancelling step to the runtime from this thread, which may come
+                // after the runtime stopped (a shutdown or retirement that failed the call is
+                // stopping it), and the future would be dropped here. Whoever failed the call
+                // woke the task, or will (see `Slot::fail_from_caller`), so that the future is
+                // dropped on the runtime.
+                Err(_) => task.detach(),
+            }
             result
         }
     }

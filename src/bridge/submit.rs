@@ -122,7 +122,7 @@ pub(crate) fn register_late<T: Send + 'static>(call: &mut Submitted, slot: &Arc<
     match call.generation.register(slot.clone()) {
         Some(registration) => call.registration = Some(registration),
         // Closed, and so said why, when it did.
-        None => slot.fail(
+        None => slot.fail_from_caller(
             call.generation
                 .close_reason()
                 .map_or(BridgeError::Retired, BridgeError::from),

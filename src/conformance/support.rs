@@ -372,6 +372,43 @@ pub fn wedge(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crate
     blockers
 }
 
+/// Forces a retirement: blocks every runtime thread of `bridge` (it has `threads`) on `latch`,
+/// times a call out, and checks that the health probe retired the runtime. Returns the
+/// blockers, which fail with `Retired`; release `latch` to free the stuck threads.
+///
+/// ```
+/// use loopbridge::{Bridge, conformance::support::{Latch, retire}};
+///
+/// let bridge = Bridge::new();
+/// bridge.call(async {})?;
+/// let latch = Latch::new();
+/// let blockers = retire(&bridge, 1, &latch);
+/// assert_eq!(bridge.stats().retired, 1);
+/// latch.release();
+/// for blocker in blockers {
+///     assert!(blocker.join().unwrap_err().is_retired());
+/// }
+/// assert_eq!(bridge.call(async { 2 })?, 2); // on a fresh runtime
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+pub fn retire(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
+    let retired = bridge.stats().retired;
+    let blockers = wedge(bridge, threads, latch);
+    let timed_out = bridge.call_timeout(async {}, SHORT);
+    assert!(
+        timed_out
+            .as_ref()
+            .is_err_and(crate::BridgeError::is_timed_out),
+        "a call on a wedged runtime must time out: {timed_out:?}"
+    );
+    assert_eq!(
+        bridge.stats().retired,
+        retired + 1,
+        "the wedged runtime was not retired"
+    );
+    blockers
+}
+
 /// Names of this process's threads, from `/proc/self/task/*/comm` (Linux; empty elsewhere).
 /// The OS keeps the first 15 bytes of each name.
 ///

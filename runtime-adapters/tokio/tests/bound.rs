@@ -16,7 +16,7 @@ use std::{
 use futures_lite::StreamExt;
 use loopbridge::{
     Bound, Bridge, BridgeError,
-    conformance::support::{Latch, PATIENCE, SHORT, bounded, eventually, wedge},
+    conformance::support::{Latch, PATIENCE, SHORT, bounded, eventually, retire},
 };
 use loopbridge_tokio::TokioRuntime;
 use support::{Server, big_body};
@@ -170,14 +170,7 @@ fn values_are_dropped_inside_the_runtime_context(flavour: Flavour) {
         assert!(
             in_context(&bridge, &|bridge, bound| {
                 let latch = Latch::new();
-                let wedges = wedge(bridge, threads, &latch);
-                assert!(
-                    bridge
-                        .call_timeout(async {}, SHORT)
-                        .unwrap_err()
-                        .is_timed_out()
-                );
-                assert_eq!(bridge.stats().retired, 1);
+                let wedges = retire(bridge, threads, &latch);
                 latch.release();
                 for wedge in wedges {
                     let _ = wedge.join();
@@ -328,14 +321,7 @@ fn a_forced_retirement_makes_a_fresh_client() {
             });
             assert_eq!(get(&client, server.url("/")).unwrap(), "hello");
             let latch = Latch::new();
-            let wedges = wedge(&bridge, threads, &latch);
-            assert!(
-                bridge
-                    .call_timeout(async {}, SHORT)
-                    .unwrap_err()
-                    .is_timed_out()
-            );
-            assert_eq!(bridge.stats().retired, 1);
+            let wedges = retire(&bridge, threads, &latch);
             // The old runtime is still stuck: the next call runs on a fresh one, with a fresh
             // client, and neither stalls nor finds its connection's dispatch task gone.
             assert_eq!(get(&client, server.url("/")).unwrap(), "hello");

@@ -121,14 +121,7 @@ impl Suite {
             assert_eq!(serial(&bound), 1);
             let (_, first_dropped) = made.try_recv().unwrap();
             let latch = Latch::new();
-            let wedges = suite.wedge(&bridge, &latch);
-            assert!(
-                bridge
-                    .call_timeout(async {}, SHORT)
-                    .unwrap_err()
-                    .is_timed_out()
-            );
-            assert_eq!(bridge.stats().retired, 1);
+            let wedges = support::retire(&bridge, suite.threads, &latch);
             if !suite.owns_runtime {
                 latch.release();
             }
