@@ -9,7 +9,6 @@ use std::{
     any::Any,
     cell::{Cell, RefCell},
     fmt,
-    panic::{self, AssertUnwindSafe},
     sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering},
     time::Duration,
 };
@@ -17,7 +16,7 @@ use std::{
 use crate::{
     error::Closed,
     fork,
-    job::Job,
+    job::{Job, drop_quietly},
     registry::{Abortable, Registration, Registry},
     runtime::BridgeRuntime,
     sync::{Arc, Mutex, Weak, lock},
@@ -250,13 +249,10 @@ impl Generation {
     /// Drops `values` in a job on the runtime: one step, never woken again.
     fn drop_on_runtime(&self, values: Vec<(u64, BoundValue)>) {
         // A panic in a value's `Drop` has nobody to go to, and must not unwind into a runtime.
-        let drop_quietly = |values| {
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(values)));
-        };
         let (runnable, task) = async_task::spawn(async move { drop_quietly(values) }, |_| {});
         task.detach();
         if let Err(refused) = self.runtime.spawn(Job::new(runnable)) {
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(refused)));
+            drop_quietly(refused);
         }
     }
 

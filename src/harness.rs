@@ -14,10 +14,10 @@ use pin_project_lite::pin_project;
 
 use crate::{
     BridgeError,
-    job::{Job, LocalBoxFuture, LocalJob},
+    job::{Job, LocalBoxFuture, LocalJob, drop_quietly},
     registry::Abortable,
     runtime::BoxFuture,
-    slot::{Outcome, Slot, drop_quietly},
+    slot::{Outcome, Slot},
     sync::Arc,
 };
 

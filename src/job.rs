@@ -160,7 +160,7 @@ impl Drop for LocalJob {
     fn drop(&mut self) {
         // Never made into a future (its runtime stopped first).
         if let Some(make) = self.make.take() {
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(make)));
+            drop_quietly(make);
         }
         if let Some(owner) = self.owner.take() {
             owner.abort(Abort::Cancelled);
@@ -242,10 +242,16 @@ impl<F: Future<Output = ()> + Unpin> Future for Guarded<F> {
 impl<F> Drop for Guarded<F> {
     fn drop(&mut self) {
         if let Some(future) = self.future.take() {
-            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
+            drop_quietly(future);
         }
         if let Some(owner) = self.owner.take() {
             owner.abort(Abort::Cancelled);
         }
     }
+}
+
+/// Drops `value`, swallowing a panic from its `Drop`: nobody is there to receive it, and it
+/// must not unwind into a runtime or a caller that is giving up.
+pub(crate) fn drop_quietly<T>(value: T) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }

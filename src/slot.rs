@@ -13,7 +13,7 @@ use crate::{
     BridgeError,
     error::Abort,
     generation::{Generation, Progress},
-    job::Job,
+    job::{Job, drop_quietly},
     registry::{Abortable, Registration},
     runtime::BoxFuture,
     sync::{Arc, AtomicBool, Mutex, Ordering, Weak, lock},
@@ -390,10 +390,4 @@ fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         let _ = panic::catch_unwind(AssertUnwindSafe(move || waker.wake()));
     }
-}
-
-/// Drops `value`, swallowing a panic from its `Drop`: nobody is there to receive it, and it
-/// must not unwind into a runtime or a caller that is giving up.
-pub(crate) fn drop_quietly<T>(value: T) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
 }

@@ -11,8 +11,9 @@ use std::{
 use crate::{
     error::BridgeError,
     generation::Generation,
+    job::drop_quietly,
     registry::Registration,
-    slot::{Outcome, Slot, drop_quietly},
+    slot::{Outcome, Slot},
     stats::Counters,
     sync::{Arc, Weak},
     wait::wait,

@@ -3,13 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    Cell, FastPath, Idle,
-    clients::{self, Clients},
-    load::{self, Load},
-    patterns::Kind,
-    report::median,
-};
+use crate::{Report, clients, load, patterns::Kind, report::median};
 
 /// One object of the output. Each kind has fields of its own, and no others, which is how a
 /// reader tells them apart (`workload` says it too).
@@ -101,13 +95,14 @@ pub struct ClientObject {
 }
 
 /// Every object of a run, in the order of the output.
-pub fn objects(
-    cells: &[Cell],
-    idles: &[Idle],
-    fast: &FastPath,
-    load: &Load,
-    clients: &Clients,
-) -> Vec<Object> {
+pub fn objects(report: &Report) -> Vec<Object> {
+    let Report {
+        cells,
+        idles,
+        fast,
+        load,
+        clients,
+    } = report;
     let mut out = Vec::new();
     for (name, rounds, connections) in &clients.figures {
         let of = |f: fn(&clients::Round) -> f64| median(rounds.iter().map(f).collect());
@@ -187,13 +182,7 @@ pub fn objects(
 }
 
 /// The JSON output of a run.
-pub fn render(
-    cells: &[Cell],
-    idles: &[Idle],
-    fast: &FastPath,
-    load: &Load,
-    clients: &Clients,
-) -> String {
-    let objects = objects(cells, idles, fast, load, clients);
+pub fn render(report: &Report) -> String {
+    let objects = objects(report);
     serde_json::to_string_pretty(&objects).expect("plain data serializes")
 }

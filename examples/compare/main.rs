@@ -114,25 +114,13 @@ fn main() -> ExitCode {
     };
     let servers = os::Servers::spawn();
     let report = run(&plan, &servers);
-    let (cells, idles, fast, load, clients) = (
-        &report.cells,
-        &report.idles,
-        &report.fast,
-        &report.load,
-        &report.clients,
-    );
-    let budget = plan.cell;
-
     if options.json {
-        println!("{}", json::render(cells, idles, fast, load, clients));
+        println!("{}", json::render(&report));
     } else {
-        print!(
-            "{}",
-            report::table(cells, idles, fast, load, clients, budget)
-        );
+        print!("{}", report::table(&report, plan.cell));
     }
     if let Some(file) = options.svg {
-        if let Err(err) = std::fs::write(&file, report::svg(cells)) {
+        if let Err(err) = std::fs::write(&file, report::svg(&report.cells)) {
             eprintln!("error: could not write {file}: {err}");
             return ExitCode::FAILURE;
         }
@@ -524,16 +512,9 @@ mod tests {
     fn the_json_covers_every_strategy_workload_and_caller_count() {
         let servers = os::Servers::in_process();
         let report = run(&tiny(), &servers);
-        let (cells, idles, fast, load, clients) = (
-            &report.cells,
-            &report.idles,
-            &report.fast,
-            &report.load,
-            &report.clients,
-        );
-        let text = json::render(cells, idles, fast, load, clients);
+        let text = json::render(&report);
         let objects: Vec<Object> = serde_json::from_str(&text).expect("valid JSON, every field");
-        let written = json::objects(cells, idles, fast, load, clients);
+        let written = json::objects(&report);
         assert_eq!(objects.len(), written.len());
         for (read, written) in objects.iter().zip(&written) {
             assert_eq!(read, written, "read back differently");

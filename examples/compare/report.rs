@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::{
-    CALLERS, Cell, FastPath, Idle,
+    CALLERS, Cell, FastPath, Idle, Report,
     clients::Clients,
     load::Load,
     patterns::{Kind, Workload},
@@ -28,14 +28,14 @@ fn find(cells: &[Cell], kind: Kind, workload: Workload, callers: usize) -> Optio
 }
 
 /// The human-readable report: a section per workload and caller count, then ratios.
-pub fn table(
-    cells: &[Cell],
-    idles: &[Idle],
-    fast: &FastPath,
-    load: &Load,
-    clients: &Clients,
-    budget: std::time::Duration,
-) -> String {
+pub fn table(report: &Report, budget: std::time::Duration) -> String {
+    let Report {
+        cells,
+        idles,
+        fast,
+        load,
+        clients,
+    } = report;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -90,7 +90,7 @@ impl fmt::Display for TestRuntime {
 /// failure's name says on which runtime it failed (`name::tokio_multi_thread`). The body
 /// gets the runtime; `runtime.bridge()` is a fresh bridge on it.
 ///
-/// Attributes before a test (`#[ignore]`, `#[should_panic]`, docs) apply to each of its
+/// Attributes before a test (`#[should_panic]`, `#[ignore = "why"]`, docs) apply to each of its
 /// `#[test]`s. Use it in a test file (`tests/*.rs`) or a `#[cfg(test)]` module.
 ///
 /// # Examples
