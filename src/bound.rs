@@ -68,6 +68,7 @@ type Maker<T> = Box<dyn Fn() -> Making<T> + Send + Sync + 'static>;
 /// assert_eq!(MADE.load(Ordering::Relaxed), 1); // made once, reused after
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
+#[must_use = "a bound value is made only when a call needs it; dropping the last `Bound` drops the value"]
 pub struct Bound<T> {
     shared: Arc<Shared<T>>,
 }
@@ -153,7 +154,10 @@ impl Bridge {
     ///
     /// let err = db.call(|_| async {}).unwrap_err();
     /// assert!(err.is_make());
-    /// assert_eq!(err.to_string(), "failed to make a runtime-bound value: connection refused");
+    /// assert_eq!(err.to_string(), "failed to make a runtime-bound value");
+    /// // The maker's own error is the source, as `Start`'s is.
+    /// let cause = std::error::Error::source(&err).unwrap();
+    /// assert_eq!(cause.to_string(), "connection refused");
     ///
     /// UP.store(true, Ordering::Relaxed);
     /// assert_eq!(db.call(|conn| { let conn = *conn; async move { conn } })?, "connection");
@@ -236,7 +240,7 @@ impl<T: Send + Sync + 'static> Bound<T> {
     ///
     /// let bridge = loopbridge::Bridge::new();
     /// let slow = bridge.bind(|| async {
-    ///     futures_lite::future::pending::<()>().await;
+    ///     std::future::pending::<()>().await;
     /// });
     /// let err = slow.call_timeout(|_| async {}, Duration::from_millis(20)).unwrap_err();
     /// assert!(err.is_timed_out());
@@ -280,6 +284,7 @@ impl<T: Send + Sync + 'static> Bound<T> {
     /// let bound = bridge.bind(|| async { 1 });
     /// assert!(!bound.bridge().is_shutdown());
     /// ```
+    #[must_use]
     pub fn bridge(&self) -> &Bridge {
         &self.shared.bridge
     }

@@ -15,7 +15,7 @@ use std::{error::Error, fmt, io};
 ///
 /// let bridge = Bridge::new();
 /// let err = bridge
-///     .call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10))
+///     .call_timeout(std::future::pending::<()>(), Duration::from_millis(10))
 ///     .unwrap_err();
 /// assert!(err.is_timed_out());
 /// assert_eq!(err.to_string(), "bridge call timed out");
@@ -52,8 +52,9 @@ pub enum BridgeError {
     /// tasks, such as a multi-thread tokio runtime.
     Unsupported(&'static str),
     /// The maker of a runtime-bound value ([`Bridge::try_bind`](crate::Bridge::try_bind))
-    /// failed with this error, its own ([`source`](Error::source) returns it too). Nothing was
-    /// bound: the next call that needs the value runs the maker again.
+    /// failed with this error, which [`source`](Error::source) returns (the `Display` text does
+    /// not repeat it, so that a report that walks the chain, as `anyhow` does, says it once).
+    /// Nothing was bound: the next call that needs the value runs the maker again.
     Make(Box<dyn Error + Send + Sync + 'static>),
 }
 
@@ -63,6 +64,7 @@ impl BridgeError {
     /// ```
     /// assert!(loopbridge::BridgeError::TimedOut.is_timed_out());
     /// ```
+    #[must_use]
     pub fn is_timed_out(&self) -> bool {
         matches!(self, BridgeError::TimedOut)
     }
@@ -72,6 +74,7 @@ impl BridgeError {
     /// ```
     /// assert!(loopbridge::BridgeError::Shutdown.is_shutdown());
     /// ```
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         matches!(self, BridgeError::Shutdown)
     }
@@ -82,6 +85,7 @@ impl BridgeError {
     /// let err = loopbridge::BridgeError::Start(std::io::Error::other("no threads"));
     /// assert!(err.is_start());
     /// ```
+    #[must_use]
     pub fn is_start(&self) -> bool {
         matches!(self, BridgeError::Start(_))
     }
@@ -91,6 +95,7 @@ impl BridgeError {
     /// ```
     /// assert!(loopbridge::BridgeError::Nested.is_nested());
     /// ```
+    #[must_use]
     pub fn is_nested(&self) -> bool {
         matches!(self, BridgeError::Nested)
     }
@@ -100,6 +105,7 @@ impl BridgeError {
     /// ```
     /// assert!(loopbridge::BridgeError::Cancelled.is_cancelled());
     /// ```
+    #[must_use]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, BridgeError::Cancelled)
     }
@@ -110,6 +116,7 @@ impl BridgeError {
     /// ```
     /// assert!(loopbridge::BridgeError::Unsupported("local tasks").is_unsupported());
     /// ```
+    #[must_use]
     pub fn is_unsupported(&self) -> bool {
         matches!(self, BridgeError::Unsupported(_))
     }
@@ -120,6 +127,7 @@ impl BridgeError {
     /// let err = loopbridge::BridgeError::Make("connection refused".into());
     /// assert!(err.is_make());
     /// ```
+    #[must_use]
     pub fn is_make(&self) -> bool {
         matches!(self, BridgeError::Make(_))
     }
@@ -137,6 +145,7 @@ impl BridgeError {
     /// assert!(BridgeError::from_io(&err).is_some_and(BridgeError::is_timed_out));
     /// assert!(BridgeError::from_io(&io::Error::other("peer reset")).is_none());
     /// ```
+    #[must_use]
     pub fn from_io(err: &io::Error) -> Option<&BridgeError> {
         err.get_ref()?.downcast_ref::<BridgeError>()
     }
@@ -146,6 +155,7 @@ impl BridgeError {
     /// ```
     /// assert!(loopbridge::BridgeError::Retired.is_retired());
     /// ```
+    #[must_use]
     pub fn is_retired(&self) -> bool {
         matches!(self, BridgeError::Retired)
     }
@@ -168,7 +178,7 @@ impl fmt::Display for BridgeError {
             BridgeError::Unsupported(what) => {
                 write!(f, "the bridge's runtime does not support {what}")
             }
-            BridgeError::Make(e) => write!(f, "failed to make a runtime-bound value: {e}"),
+            BridgeError::Make(_) => f.write_str("failed to make a runtime-bound value"),
         }
     }
 }
@@ -184,12 +194,26 @@ impl Error for BridgeError {
 }
 
 impl From<BridgeError> for io::Error {
-    /// Converts to an [`io::Error`], keeping a start error's original error.
+    /// Converts to an [`io::Error`] that carries the `BridgeError` (see
+    /// [`BridgeError::from_io`]): [`TimedOut`](BridgeError::TimedOut) becomes
+    /// [`io::ErrorKind::TimedOut`], a start error keeps its original error's kind, and
+    /// everything else is [`io::ErrorKind::Other`].
+    ///
+    /// A cancelled call is `Other` too, never [`io::ErrorKind::Interrupted`]: `read_to_end`,
+    /// `read_exact`, `read_line` and `write_all` retry `Interrupted` silently, so a cancelled
+    /// read or write would be made again instead of reported.
+    ///
+    /// ```
+    /// use std::io;
+    /// use loopbridge::BridgeError;
+    ///
+    /// assert_eq!(io::Error::from(BridgeError::TimedOut).kind(), io::ErrorKind::TimedOut);
+    /// assert_eq!(io::Error::from(BridgeError::Cancelled).kind(), io::ErrorKind::Other);
+    /// ```
     fn from(err: BridgeError) -> io::Error {
         let kind = match &err {
             BridgeError::TimedOut => io::ErrorKind::TimedOut,
             BridgeError::Start(e) => return io::Error::new(e.kind(), err),
-            BridgeError::Cancelled => io::ErrorKind::Interrupted,
             _ => io::ErrorKind::Other,
         };
         io::Error::new(kind, err)

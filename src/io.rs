@@ -55,6 +55,7 @@ const DEFAULT_CAPACITY: usize = 8 * 1024;
 /// assert_eq!(rest, "second line\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "a reader does nothing unless read from; dropping it drops the async reader"]
 pub struct BlockingReader<R>
 where
     R: AsyncRead + Send + Unpin + 'static,
@@ -105,6 +106,7 @@ where
 /// writer.close()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "a writer does nothing unless written to; call `close` to get its last error"]
 pub struct BlockingWriter<W>
 where
     W: AsyncWrite + Send + Unpin + 'static,
@@ -228,6 +230,7 @@ where
     }
 
     /// The deadline of each read (see [`set_timeout`](Self::set_timeout)).
+    #[must_use]
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
@@ -335,6 +338,7 @@ where
     }
 
     /// The deadline of each operation (see [`set_timeout`](Self::set_timeout)).
+    #[must_use]
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout
     }

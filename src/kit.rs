@@ -148,6 +148,7 @@ impl ExitLatch {
     /// ```
     /// assert_eq!(loopbridge::kit::ExitLatch::new().live(), 0);
     /// ```
+    #[must_use]
     pub fn new() -> ExitLatch {
         ExitLatch::default()
     }
@@ -172,6 +173,7 @@ impl ExitLatch {
     /// ```
     /// assert_eq!(loopbridge::kit::ExitLatch::new().live(), 0);
     /// ```
+    #[must_use]
     pub fn live(&self) -> usize {
         *lock(&self.0.0)
     }
@@ -425,6 +427,7 @@ impl HotWindow {
     /// let window = loopbridge::kit::HotWindow::new();
     /// # drop(window);
     /// ```
+    #[must_use]
     pub fn new() -> HotWindow {
         HotWindow::with_window(HotWindow::DEFAULT)
     }
@@ -448,6 +451,7 @@ impl HotWindow {
     /// let window = loopbridge::kit::HotWindow::with_window(Duration::from_micros(20));
     /// # drop(window);
     /// ```
+    #[must_use]
     pub fn with_window(window: Duration) -> HotWindow {
         HotWindow {
             window,

@@ -8,8 +8,10 @@
 //!
 //! - **Reuse.** Every call runs on the same runtime, so clients, pools, sockets and timers
 //!   created by one call serve the next.
-//! - **Timeouts that cancel.** [`Bridge::call_timeout`] returns at its deadline even if the
-//!   runtime is blocked, and the future is dropped on its runtime.
+//! - **Timeouts that cancel.** [`Bridge::call_timeout`] gives up at its deadline even if the
+//!   runtime is blocked, and the future is dropped on its runtime. On a runtime that does not
+//!   answer, the health probe that follows holds the call for up to the probe timeout more
+//!   (200 ms by default): see "Timeouts and cancellation".
 //! - **Health checks.** After a timeout the runtime is probed; a wedged one is retired and
 //!   the next call starts a fresh one. Nobody waits on the stuck thread.
 //! - **Nested calls never deadlock.** A blocking call from the bridge's own runtime runs on a
@@ -55,6 +57,45 @@
 //! # Ok::<(), loopbridge::BridgeError>(())
 //! ```
 //!
+//! # Futures own their data (`'static`)
+//!
+//! [`Bridge::call`], [`Bridge::spawn`] and [`Bound::call`] take futures that are `Send +
+//! 'static`, as `std::thread::spawn` and `tokio::spawn` do, and for the same reason: the
+//! future leaves the caller's stack for a thread of the runtime, and a call that times out
+//! returns to its caller before the runtime has dropped the future. A future that borrowed the
+//! caller's locals could outlive them. So a bridged future owns what it uses, and the usual
+//! patterns are the ones of `thread::spawn`:
+//!
+//! - **clone, then `async move`**: clone a handle (a client, an `Arc`, a `Sender`) into a local
+//!   and move the clone into the future; the original stays with the caller;
+//! - **move owned arguments in**: a `&str` parameter becomes a `String` before the call;
+//! - **return by value**: the future's output comes back to the caller whole, so there is no
+//!   need to write through a borrowed `&mut`;
+//! - **keep runtime-bound values on the runtime**: a client that must live on the runtime goes
+//!   in a [`Bound`], whose [`call`](Bound::call) lends `&T` to a closure on the runtime; the
+//!   closure clones what its future needs from it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use loopbridge::Bridge;
+//!
+//! fn word_count(bridge: &Bridge, dictionary: &Arc<Vec<String>>, text: &str) -> usize {
+//!     let dictionary = Arc::clone(dictionary); // clone, then move
+//!     let text = text.to_owned(); // an owned argument
+//!     bridge
+//!         .call(async move {
+//!             text.split_whitespace()
+//!                 .filter(|word| dictionary.iter().any(|known| known == word))
+//!                 .count() // returned by value
+//!         })
+//!         .expect("the bridge is up")
+//! }
+//!
+//! let bridge = Bridge::new();
+//! let dictionary = Arc::new(vec!["async".to_owned(), "sync".to_owned()]);
+//! assert_eq!(word_count(&bridge, &dictionary, "sync calls async"), 2);
+//! ```
+//!
 //! # Choosing an adapter
 //!
 //! | runtime | how | pick it when |
@@ -76,10 +117,18 @@
 //!
 //! # Timeouts and cancellation
 //!
-//! [`Bridge::call_timeout`] enforces its deadline on the caller's side: the caller gets
-//! [`BridgeError::TimedOut`] at the deadline even if the runtime's thread is blocked. The
-//! future is then *cancelled*, not abandoned: the bridge wakes it on its runtime, which drops
-//! it there (a future that never started is dropped without being polled). The same holds for
+//! [`Bridge::call_timeout`] enforces its deadline on the caller's side: the caller stops
+//! waiting at the deadline even if the runtime's thread is blocked, and gets
+//! [`BridgeError::TimedOut`]. The future is then *cancelled*, not abandoned: the bridge wakes
+//! it on its runtime, which drops it there (a future that never started is dropped without
+//! being polled).
+//!
+//! Before it returns, the timed-out call probes its runtime (see "Health checks and
+//! retirement" below). A healthy runtime answers the probe at once, so the call returns at its
+//! deadline; one that does not answer holds the call for up to
+//! [`BridgeBuilder::probe_timeout`] more (200 ms by default) while the bridge decides whether
+//! to retire it. So the bound on a call with a timeout is its deadline plus the probe timeout:
+//! a 50 ms call on a wedged runtime returns after about 250 ms. The same holds for
 //! [`BridgeTask::join_timeout`], for dropping a [`BridgeTask`], and for
 //! [`Bridge::spawn_timeout`], whose deadline the runtime's own timer enforces.
 //!

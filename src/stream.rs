@@ -46,6 +46,7 @@ use crate::{
 /// assert_eq!(all, ["page 1", "page 2", "page 3"]);
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct BlockingStream<S>
 where
     S: Stream + Send + 'static,

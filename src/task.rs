@@ -124,7 +124,7 @@ impl<T> BridgeTask<T> {
     /// use std::time::Duration;
     ///
     /// let bridge = loopbridge::Bridge::new();
-    /// let task = bridge.spawn(futures_lite::future::pending::<()>())?;
+    /// let task = bridge.spawn(std::future::pending::<()>())?;
     /// assert!(task.join_timeout(Duration::from_millis(10)).unwrap_err().is_timed_out());
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
@@ -167,7 +167,7 @@ impl<T> BridgeTask<T> {
     ///
     /// ```
     /// let bridge = loopbridge::Bridge::new();
-    /// let task = bridge.spawn(futures_lite::future::pending::<()>())?;
+    /// let task = bridge.spawn(std::future::pending::<()>())?;
     /// task.cancel();
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
@@ -207,6 +207,7 @@ impl<T> BridgeTask<T> {
     /// task.join()?;
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
+    #[must_use]
     pub fn is_finished(&self) -> bool {
         self.slot.is_finished()
     }

@@ -1,9 +1,13 @@
 //! Edge cases found in review: jobs a runtime drops unpolled, wakers that panic, a factory
-//! that is slow or calls its own bridge.
+//! that is slow or calls its own bridge, and how errors read outside the bridge.
 
 use std::{
-    io,
-    sync::{Arc, mpsc},
+    io::{self, Read},
+    pin::Pin,
+    sync::{
+        Arc, mpsc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll, Wake, Waker},
     thread,
     time::Duration,
@@ -15,25 +19,32 @@ use loopbridge::{
 };
 
 /// A broken adapter over a real smol runtime: it never gets a one-off runtime for nested
-/// calls, and with `drop_jobs` it accepts every job and drops it without ever polling it.
+/// calls, and with `drop_jobs` it accepts every job and drops it without ever polling it. It
+/// also drops the next job it is given, once, whenever `drop_next` is set.
 #[derive(Debug)]
 struct Broken {
     smol: SmolRuntime,
     drop_jobs: bool,
+    drop_next: Arc<AtomicBool>,
 }
 
 impl Broken {
     fn start(drop_jobs: bool) -> io::Result<Broken> {
+        Broken::dropping_when(drop_jobs, Arc::default())
+    }
+
+    fn dropping_when(drop_jobs: bool, drop_next: Arc<AtomicBool>) -> io::Result<Broken> {
         Ok(Broken {
             smol: SmolRuntime::start()?,
             drop_jobs,
+            drop_next,
         })
     }
 }
 
 impl BridgeRuntime for Broken {
     fn spawn(&self, job: Job) -> Result<(), Job> {
-        if self.drop_jobs {
+        if self.drop_jobs || self.drop_next.swap(false, Ordering::SeqCst) {
             drop(job);
             return Ok(());
         }
@@ -191,5 +202,62 @@ fn a_per_call_factory_that_calls_its_own_bridge_gets_an_error() {
             assert_eq!(bridge.call(async { 5 }).unwrap(), 5);
             own.lock().unwrap().take();
         },
+    );
+}
+
+/// An async reader whose every read is pending, waking itself at once, and asks the runtime
+/// to drop the step that wakes it: each read's call is cancelled.
+struct CancelledEveryTime {
+    drop_next: Arc<AtomicBool>,
+}
+
+impl futures_lite::io::AsyncRead for CancelledEveryTime {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        _out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.drop_next.store(true, Ordering::SeqCst);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A cancelled read is reported, not made again. (Before, a cancelled call became
+/// `io::ErrorKind::Interrupted`, which `read_to_end` retries silently: this read spun
+/// forever, every retry cancelled in turn.)
+#[test]
+fn a_cancelled_read_is_an_error_that_read_to_end_reports() {
+    bounded("a_cancelled_read_is_an_error_that_read_to_end_reports", || {
+        let drop_next = Arc::new(AtomicBool::new(false));
+        let flag = drop_next.clone();
+        let bridge = Bridge::with_runtime(move || Broken::dropping_when(false, flag.clone()));
+        let mut reader = bridge.reader(CancelledEveryTime { drop_next });
+        let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_ne!(err.kind(), io::ErrorKind::Interrupted, "{err:?}");
+        assert!(
+            loopbridge::BridgeError::from_io(&err).is_some_and(|e| e.is_cancelled()),
+            "{err:?}"
+        );
+    });
+}
+
+/// A maker's error is said once when a report walks the error chain, as `anyhow` does: it is
+/// the `source`, and not part of `Make`'s own text. (Before, it was both.)
+#[test]
+fn a_make_error_says_its_cause_once_along_the_chain() {
+    let bridge = Bridge::new();
+    let db = bridge.try_bind(|| async { Err::<(), _>(io::Error::other("connection refused")) });
+    let err = db.call(|_| async {}).unwrap_err();
+    let mut chain = Vec::new();
+    let mut link: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(error) = link {
+        chain.push(error.to_string());
+        link = error.source();
+    }
+    let report = chain.join(": ");
+    assert_eq!(
+        report,
+        "failed to make a runtime-bound value: connection refused"
     );
 }

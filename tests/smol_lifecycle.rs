@@ -77,7 +77,7 @@ fn a_thread_that_cannot_start_is_a_start_error() {
             SmolRuntime::builder()
                 .threads(2)
                 .stack_size(1 << 46)
-                .start()
+                .build()
         });
         assert!(bridge.call(async {}).unwrap_err().is_start());
         assert!(bridge.spawn(async {}).unwrap_err().is_start());

@@ -31,7 +31,7 @@ use super::inner::Inner;
 /// assert_eq!(sum, 3);
 ///
 /// // Block with a deadline: the future is cancelled if it passes.
-/// let slow = bridge.call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(20));
+/// let slow = bridge.call_timeout(std::future::pending::<()>(), Duration::from_millis(20));
 /// assert!(slow.unwrap_err().is_timed_out());
 ///
 /// // Spawn without blocking, and join later.
@@ -144,6 +144,7 @@ impl Bridge {
     /// bridge.shutdown();
     /// assert!(bridge.is_shutdown());
     /// ```
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         self.inner.supply.is_shutdown()
     }
@@ -156,6 +157,7 @@ impl Bridge {
     /// assert_eq!(bridge.stats().started, 1);
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
+    #[must_use]
     pub fn stats(&self) -> BridgeStats {
         let generation = self.inner.supply.current().map(|generation| generation.id);
         self.inner.stats.snapshot(generation)

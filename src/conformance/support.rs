@@ -124,6 +124,7 @@ impl DropSignal {
     /// drop(signal);
     /// assert!(dropped.try_recv().is_ok());
     /// ```
+    #[must_use]
     pub fn new() -> (DropSignal, mpsc::Receiver<String>) {
         let (tx, rx) = mpsc::channel();
         (DropSignal(Some(tx)), rx)
@@ -151,6 +152,7 @@ impl PanicOnDrop {
     /// let (bomb, _dropped) = loopbridge::conformance::support::PanicOnDrop::new();
     /// std::mem::forget(bomb);
     /// ```
+    #[must_use]
     pub fn new() -> (PanicOnDrop, mpsc::Receiver<String>) {
         let (signal, dropped) = DropSignal::new();
         (PanicOnDrop(Some(signal)), dropped)
@@ -199,6 +201,7 @@ pub async fn pending_with<G>(guard: G) {
 /// assert_eq!(name, "x");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use]
 pub fn thread_name() -> String {
     thread::current().name().unwrap_or("<unnamed>").to_owned()
 }
@@ -249,6 +252,7 @@ impl Latch {
     /// let latch = loopbridge::conformance::support::Latch::new();
     /// # drop(latch);
     /// ```
+    #[must_use]
     pub fn new() -> Latch {
         Latch::default()
     }
@@ -260,6 +264,7 @@ impl Latch {
     /// let latch = loopbridge::conformance::support::Latch::with_patience(Duration::ZERO);
     /// latch.wait(); // gives up at once
     /// ```
+    #[must_use]
     pub fn with_patience(patience: Duration) -> Latch {
         Latch(Arc::default(), patience)
     }
@@ -342,6 +347,7 @@ pub const LATCH_PATIENCE: Duration = Duration::from_secs(30);
 /// }
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
+#[must_use]
 pub fn wedge(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
     let (running_tx, running_rx) = mpsc::channel();
     let mut seen = Vec::with_capacity(threads);
@@ -416,6 +422,7 @@ pub fn retire(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crat
 /// let names = loopbridge::conformance::support::thread_names();
 /// # let _ = names;
 /// ```
+#[must_use]
 pub fn thread_names() -> Vec<String> {
     let mut names = Vec::new();
     if let Ok(tasks) = fs::read_dir("/proc/self/task") {
@@ -435,6 +442,7 @@ pub fn thread_names() -> Vec<String> {
 /// let threads = loopbridge::conformance::support::thread_count();
 /// # let _ = threads;
 /// ```
+#[must_use]
 pub fn thread_count() -> usize {
     fs::read_dir("/proc/self/task").map_or(0, |dir| dir.count())
 }
@@ -445,6 +453,7 @@ pub fn thread_count() -> usize {
 /// let targets = loopbridge::conformance::support::fd_targets();
 /// # let _ = targets;
 /// ```
+#[must_use]
 pub fn fd_targets() -> Vec<String> {
     fs::read_dir("/proc/self/fd")
         .into_iter()
@@ -465,6 +474,7 @@ pub fn fd_targets() -> Vec<String> {
 /// ```
 /// assert_eq!(loopbridge::conformance::support::bridge_threads(), 0);
 /// ```
+#[must_use]
 pub fn bridge_threads() -> usize {
     thread_names()
         .iter()
@@ -479,6 +489,7 @@ pub fn bridge_threads() -> usize {
 /// let fds = loopbridge::conformance::support::open_fds();
 /// # let _ = fds;
 /// ```
+#[must_use]
 pub fn open_fds() -> usize {
     fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
 }

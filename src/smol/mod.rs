@@ -88,13 +88,13 @@ struct Shared {
 ///         .stack_size(1 << 20)
 ///         .thread_name("loopbridge-db")
 ///         .on_thread_start(|| println!("a database thread starts"))
-///         .start()
+///         .build()
 /// });
 /// assert_eq!(bridge.call(async { 3 })?, 3);
 /// # Ok::<(), loopbridge::BridgeError>(())
 /// ```
 #[derive(Clone)]
-#[must_use = "a builder does nothing until `.start()` is called"]
+#[must_use = "a builder does nothing until `.build()` is called"]
 pub struct SmolBuilder {
     threads: usize,
     stack_size: Option<usize>,
@@ -122,7 +122,7 @@ impl SmolBuilder {
     /// Sets the number of executor threads (default 1; at least 1).
     ///
     /// ```
-    /// let runtime = loopbridge::SmolRuntime::builder().threads(2).start()?;
+    /// let runtime = loopbridge::SmolRuntime::builder().threads(2).build()?;
     /// assert_eq!(runtime.threads(), 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -134,7 +134,7 @@ impl SmolBuilder {
     /// Sets the stack size of each executor thread, in bytes (default: the standard library's).
     ///
     /// ```
-    /// let runtime = loopbridge::SmolRuntime::builder().stack_size(4 << 20).start()?;
+    /// let runtime = loopbridge::SmolRuntime::builder().stack_size(4 << 20).build()?;
     /// # drop(runtime);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -147,7 +147,7 @@ impl SmolBuilder {
     /// The OS keeps the first 15 bytes of a thread's name.
     ///
     /// ```
-    /// let runtime = loopbridge::SmolRuntime::builder().thread_name("loopbridge-db").start()?;
+    /// let runtime = loopbridge::SmolRuntime::builder().thread_name("loopbridge-db").build()?;
     /// # drop(runtime);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -159,8 +159,8 @@ impl SmolBuilder {
     /// Runs `hook` on each executor thread as it starts, before it runs any step: to set a
     /// thread's priority or CPU affinity, or to register it with a profiler.
     ///
-    /// [`start`](SmolBuilder::start) returns once every thread has run it. A hook that panics
-    /// fails the start: `start` returns an error that says so, and the threads already
+    /// [`build`](SmolBuilder::build) returns once every thread has run it. A hook that panics
+    /// fails the start: `build` returns an error that says so, and the threads already
     /// started are stopped and joined.
     ///
     /// ```
@@ -174,7 +174,7 @@ impl SmolBuilder {
     ///     .on_thread_start(move || {
     ///         counter.fetch_add(1, Ordering::SeqCst);
     ///     })
-    ///     .start()?;
+    ///     .build()?;
     /// assert_eq!(started.load(Ordering::SeqCst), 2);
     /// # drop(runtime);
     /// # Ok::<(), std::io::Error>(())
@@ -197,7 +197,7 @@ impl SmolBuilder {
     ///     .on_thread_stop(move || {
     ///         let _ = stopped.lock().unwrap().send(());
     ///     })
-    ///     .start()?;
+    ///     .build()?;
     /// assert!(runtime.shutdown(Duration::from_secs(5)));
     /// assert!(stops.try_recv().is_ok());
     /// # Ok::<(), std::io::Error>(())
@@ -207,7 +207,8 @@ impl SmolBuilder {
         self
     }
 
-    /// Starts the threads.
+    /// Starts the threads: builds the runtime, as every builder of the ecosystem ends (tokio's
+    /// `Builder::build`, [`BridgeBuilder::build`](crate::BridgeBuilder::build)).
     ///
     /// # Errors
     ///
@@ -216,11 +217,11 @@ impl SmolBuilder {
     /// joined: nothing is left behind.
     ///
     /// ```
-    /// let runtime = loopbridge::SmolRuntime::builder().start()?;
+    /// let runtime = loopbridge::SmolRuntime::builder().build()?;
     /// # drop(runtime);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn start(self) -> io::Result<SmolRuntime> {
+    pub fn build(self) -> io::Result<SmolRuntime> {
         if self.threads == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -292,6 +293,16 @@ impl SmolBuilder {
         }
         Ok(SmolRuntime { shared, threads })
     }
+
+    /// The old name of [`build`](SmolBuilder::build).
+    ///
+    /// # Errors
+    ///
+    /// As for [`build`](SmolBuilder::build).
+    #[deprecated(note = "renamed to `build`, as other builders end")]
+    pub fn start(self) -> io::Result<SmolRuntime> {
+        self.build()
+    }
 }
 
 impl SmolRuntime {
@@ -307,7 +318,7 @@ impl SmolRuntime {
     /// # drop(bridge);
     /// ```
     pub fn start() -> io::Result<SmolRuntime> {
-        SmolRuntime::builder().start()
+        SmolRuntime::builder().build()
     }
 
     /// Starts a runtime with `threads` executor threads.
@@ -325,13 +336,13 @@ impl SmolRuntime {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn with_threads(threads: usize) -> io::Result<SmolRuntime> {
-        SmolRuntime::builder().threads(threads).start()
+        SmolRuntime::builder().threads(threads).build()
     }
 
     /// A [`SmolBuilder`] with one thread and the default stack size.
     ///
     /// ```
-    /// let runtime = loopbridge::SmolRuntime::builder().threads(3).start()?;
+    /// let runtime = loopbridge::SmolRuntime::builder().threads(3).build()?;
     /// assert_eq!(runtime.threads(), 3);
     /// # Ok::<(), std::io::Error>(())
     /// ```

@@ -45,6 +45,7 @@ impl TestRuntime {
     /// ```
     /// assert_eq!(loopbridge_tokio::TestRuntime::Smol.name(), "smol");
     /// ```
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             TestRuntime::Smol => "smol",
@@ -59,6 +60,7 @@ impl TestRuntime {
     /// ```
     /// assert!(!loopbridge_tokio::TestRuntime::Smol.is_tokio());
     /// ```
+    #[must_use]
     pub fn is_tokio(self) -> bool {
         !matches!(self, TestRuntime::Smol)
     }

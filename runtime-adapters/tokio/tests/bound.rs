@@ -255,7 +255,7 @@ fn a_body_through_reader_matches_and_times_out_on_a_stall(flavour: Flavour) {
 fn a_body_line_by_line_through_iter(flavour: Flavour) {
     bounded("a_body_line_by_line_through_iter", move || {
         let server = Server::start();
-        let (bridge, _) = flavour();
+        let (bridge, threads) = flavour();
         let client = reqwest_client(&bridge);
         let url = server.url("/lines");
         let chunks = client
@@ -270,9 +270,21 @@ fn a_body_line_by_line_through_iter(flavour: Flavour) {
             .map(|chunk| String::from_utf8(chunk.unwrap().unwrap().to_vec()).unwrap())
             .collect();
         assert_eq!(lines, ["one\n", "two\n", "three\n"]);
-        // The connection went back to the pool once the body ended.
-        assert_eq!(get(&client, server.url("/")).unwrap(), "hello");
-        assert_eq!(server.connections(), 1);
+        // The body was read to its end, so its connection goes back to the pool and serves the
+        // GETs after it. hyper returns it from a task of its own, which a multi-thread runtime
+        // may run on another worker only after the next GET has checked out: that GET then
+        // opens a second connection (see the README's "Real HTTP clients"). So one connection
+        // in all on current_thread, and at most two on the multi-thread flavours, however many
+        // GETs follow.
+        for _ in 0..5 {
+            assert_eq!(get(&client, server.url("/")).unwrap(), "hello");
+        }
+        let allowed = if threads == 1 { 1 } else { 2 };
+        assert!(
+            server.connections() <= allowed,
+            "{} connections for a streamed body and 5 GETs on {threads} thread(s)",
+            server.connections()
+        );
     });
 }
 
