@@ -16,7 +16,7 @@ use std::{
 use crate::{
     error::Closed,
     fork,
-    job::{Job, drop_quietly},
+    job::{Job, Quiet, drop_quietly},
     registry::{Abortable, Registration, Registry},
     runtime::BridgeRuntime,
     sync::{Arc, Mutex, Weak, lock},
@@ -73,6 +73,16 @@ struct BoundValues {
     released: bool,
 }
 
+/// Which of a runtime's queues a call's steps take, and so which progress shows that they
+/// move: the shared one ([`BridgeRuntime::spawn`]), or the local one
+/// ([`BridgeRuntime::spawn_local`]), which an adapter may serve on one thread only (smol's
+/// first thread). A runtime whose local thread is stuck can still answer on the shared one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    Shared,
+    Local,
+}
+
 /// A reading of a runtime's progress: two readings differ if a step started in between, or if
 /// the adapter saw progress of its own ([`BridgeRuntime::activity`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +102,8 @@ pub(crate) struct Pulse {
 #[repr(align(128))]
 pub(crate) struct Progress {
     steps: StdAtomicU64,
+    /// The steps of local calls among them.
+    local_steps: StdAtomicU64,
     /// Unique in the process (a generation's `id` counts only its bridge's generations).
     uid: u64,
     /// The generation itself, for code running in its steps (see [`stepping`]).
@@ -101,8 +113,11 @@ pub(crate) struct Progress {
 impl Progress {
     /// Called by a step as it starts, on the runtime's thread: counts it for the health
     /// check, and marks the thread as one of the runtime's.
-    pub(crate) fn step_started(&self) {
+    pub(crate) fn step_started(&self, lane: Lane) {
         self.steps.fetch_add(1, StdOrdering::Relaxed);
+        if lane == Lane::Local {
+            self.local_steps.fetch_add(1, StdOrdering::Relaxed);
+        }
         STEPS_OF.with(|uid| {
             if uid.replace(self.uid) != self.uid {
                 STEPPING.with(|stepping| *stepping.borrow_mut() = self.generation.clone());
@@ -131,6 +146,7 @@ impl Generation {
             registry: Arc::new(Registry::new()),
             progress: Arc::new(Progress {
                 steps: StdAtomicU64::new(0),
+                local_steps: StdAtomicU64::new(0),
                 uid,
                 generation: generation.clone(),
             }),
@@ -164,10 +180,15 @@ impl Generation {
         self.uid
     }
 
-    /// A reading of the runtime's progress, for the health check.
-    pub(crate) fn pulse(&self) -> Pulse {
+    /// A reading of the runtime's progress on `lane`, for the health check: the steps of every
+    /// call, or of the local calls alone.
+    pub(crate) fn pulse(&self, lane: Lane) -> Pulse {
+        let steps = match lane {
+            Lane::Shared => &self.progress.steps,
+            Lane::Local => &self.progress.local_steps,
+        };
         Pulse {
-            steps: self.progress.steps.load(StdOrdering::Relaxed),
+            steps: steps.load(StdOrdering::Relaxed),
             activity: self.runtime.activity(),
         }
     }
@@ -248,8 +269,13 @@ impl Generation {
 
     /// Drops `values` in a job on the runtime: one step, never woken again.
     fn drop_on_runtime(&self, values: Vec<(u64, BoundValue)>) {
-        // A panic in a value's `Drop` has nobody to go to, and must not unwind into a runtime.
-        let (runnable, task) = async_task::spawn(async move { drop_quietly(values) }, |_| {});
+        // A panic in a value's `Drop` has nobody to go to, and must not unwind into a runtime,
+        // nor abort the process: a runtime that stops drops this job unrun, and async-task
+        // aborts on a panic as it drops a task's future. Held `Quiet`, the values' drop is
+        // contained either way (a value that owns a tokio `Runtime` panics when dropped
+        // inside an async context, say).
+        let values = Quiet::new(values);
+        let (runnable, task) = async_task::spawn(async move { drop(values) }, |_| {});
         task.detach();
         if let Err(refused) = self.runtime.spawn(Job::new(runnable)) {
             drop_quietly(refused);

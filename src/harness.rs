@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 
 use crate::{
     BridgeError,
-    job::{Job, LocalBoxFuture, LocalJob, drop_quietly},
+    job::{Job, LocalBoxFuture, LocalJob, contain, drop_quietly},
     registry::Abortable,
     runtime::BoxFuture,
     slot::{Outcome, Slot},
@@ -137,24 +137,33 @@ where
         if slot.should_stop(cx.waker()) {
             return Poll::Ready(None);
         }
-        if let Some(deadline) = deadline.take() {
-            // Made here, on the first step: by the runtime that accepted the task.
-            timer = slot.timer(deadline);
-        }
         let Some(running) = future.as_mut().project().future.as_pin_mut() else {
             return Poll::Ready(None);
         };
-        match panic::catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(Some(Outcome::Value(value))),
-            Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
-            Ok(Poll::Pending) => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
-                Some(Poll::Ready(())) => Poll::Ready(Some(Outcome::Failed(BridgeError::TimedOut))),
-                _ if std::mem::take(&mut first_pending) => match slot.register_late() {
-                    Ok(()) => Poll::Pending,
-                    Err(reason) => Poll::Ready(Some(Outcome::Failed(reason.into()))),
+        // The adapter's timer is made and polled inside the same containment as the future:
+        // a timer that panics (tokio's, on a runtime without its time driver) is the call's
+        // panic, re-raised on its caller, and never unwinds into the runtime.
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+            if let Some(deadline) = deadline.take() {
+                // Made here, on the first step: by the runtime that accepted the task.
+                timer = slot.timer(deadline);
+            }
+            match running.poll(cx) {
+                Poll::Ready(value) => Some(Outcome::Value(value)),
+                Poll::Pending => match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                    Some(Poll::Ready(())) => Some(Outcome::Failed(BridgeError::TimedOut)),
+                    _ => None,
                 },
-                _ => Poll::Pending,
+            }
+        }));
+        match polled {
+            Ok(Some(outcome)) => Poll::Ready(Some(outcome)),
+            Err(payload) => Poll::Ready(Some(Outcome::Panic(payload))),
+            Ok(None) if std::mem::take(&mut first_pending) => match slot.register_late() {
+                Ok(()) => Poll::Pending,
+                Err(reason) => Poll::Ready(Some(Outcome::Failed(reason.into()))),
             },
+            Ok(None) => Poll::Pending,
         }
     })
     .await;
@@ -199,7 +208,7 @@ pin_project! {
     impl<F> PinnedDrop for Contained<F> {
         fn drop(this: Pin<&mut Self>) {
             let mut future = this.project().future;
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| future.set(None)));
+            contain("a bridged future's Drop", || future.set(None));
         }
     }
 }

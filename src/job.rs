@@ -3,6 +3,7 @@
 //! cancellation and the report of a dropped job are the bridge's, inside the job.
 
 use std::{
+    any::Any,
     fmt,
     future::Future,
     panic::{self, AssertUnwindSafe},
@@ -250,8 +251,61 @@ impl<F> Drop for Guarded<F> {
     }
 }
 
-/// Drops `value`, swallowing a panic from its `Drop`: nobody is there to receive it, and it
-/// must not unwind into a runtime or a caller that is giving up.
+/// Drops `value`, containing a panic from its `Drop`: nobody is there to receive it, and it
+/// must not unwind into a runtime or a caller that is giving up. The panic is reported (see
+/// [`contain`]).
 pub(crate) fn drop_quietly<T>(value: T) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+    contain("a value's Drop", move || drop(value));
+}
+
+/// Runs `f`, containing a panic from it: the panic is reported as a `tracing` error event
+/// (with the feature) that names `what` panicked, and its payload is dropped here too, so that
+/// a payload whose own `Drop` panics cannot unwind out either (see [`drop_payload`]).
+pub(crate) fn contain(what: &str, f: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        let _ = what;
+        crate::context::lifecycle!(
+            error,
+            panic = panic_text(&*payload),
+            "{what} panicked on the bridge; the panic was contained (nobody was there to receive it)"
+        );
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload nobody receives. A payload whose own `Drop` panics (one made with
+/// `std::panic::panic_any`) is forgotten rather than let unwind: that second panic has nowhere
+/// to go either.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
+/// A panic's message, if it has one.
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// A value whose `Drop` is contained (see [`drop_quietly`]) however it goes, dropped or
+/// forgotten by an owner that cannot contain a panic itself: async-task, for one, aborts the
+/// process when a task's future panics as it is dropped unrun.
+pub(crate) struct Quiet<T>(Option<T>);
+
+impl<T> Quiet<T> {
+    pub(crate) fn new(value: T) -> Quiet<T> {
+        Quiet(Some(value))
+    }
+}
+
+impl<T> Drop for Quiet<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            drop_quietly(value);
+        }
+    }
 }

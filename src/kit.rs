@@ -45,7 +45,7 @@ use std::{
     fmt, io,
     sync::{
         Arc, Condvar, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
     thread::{self, JoinHandle},
@@ -247,7 +247,23 @@ impl fmt::Debug for ExitGuard {
 #[derive(Default)]
 pub struct Threads {
     latch: ExitLatch,
-    handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Each thread, with the flag its [`Exit`] sets once nothing of the thread is left to drop.
+    handles: Mutex<Vec<(JoinHandle<()>, Arc<AtomicBool>)>>,
+}
+
+/// What a thread of [`Threads`] holds until its last thread-local destructor: its flag, set
+/// as it drops, and its count in the latch.
+struct Exit {
+    done: Arc<AtomicBool>,
+    _guard: ExitGuard,
+}
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        // Before the guard counts the thread out, so that a join that sees the count reach
+        // zero finds every flag set.
+        self.done.store(true, Ordering::Release);
+    }
 }
 
 impl Threads {
@@ -256,13 +272,15 @@ impl Threads {
     /// ```
     /// assert!(loopbridge::kit::Threads::new().all_exited());
     /// ```
+    #[must_use]
     pub fn new() -> Threads {
         Threads::default()
     }
 
     /// Spawns a thread from `builder` (name it `loopbridge-…` or after your runtime) that
-    /// runs `body`; it counts as exited once `body` has returned or unwound and everything it
-    /// held has been dropped.
+    /// runs `body`; it counts as exited once `body` has returned or unwound, everything it held
+    /// has been dropped, and so have the thread's thread-locals (a cache a task left there,
+    /// say), whose destructors run after `body`.
     ///
     /// # Errors
     ///
@@ -279,13 +297,19 @@ impl Threads {
         builder: thread::Builder,
         body: impl FnOnce() + Send + 'static,
     ) -> io::Result<()> {
-        let exit = self.latch.enter();
+        let done = Arc::new(AtomicBool::new(false));
+        let mut exit = Some(Exit {
+            done: done.clone(),
+            _guard: self.latch.enter(),
+        });
         let handle = builder.spawn(move || {
-            // Moved in first, so it drops last.
-            let _exit = exit;
+            // Counted out by the last thread-local destructor to run (see `EXIT`), or, where
+            // the thread-local cannot be had, when the body ends.
+            let _ = EXIT.try_with(|slot| *slot.borrow_mut() = exit.take());
+            let _unset = exit;
             body();
         })?;
-        lock(&self.handles).push(handle);
+        lock(&self.handles).push((handle, done));
         Ok(())
     }
 
@@ -344,22 +368,40 @@ impl Threads {
         self.latch.live() == 0
     }
 
-    /// Waits until every thread has exited, or until `deadline` (`None`: no limit), and joins
-    /// them if they have; returns whether they have. Joining then only reaps them. Never call
-    /// it from one of the threads: it would wait for itself until the deadline.
+    /// Waits until every thread has exited, thread-local destructors included, or until
+    /// `deadline` (`None`: no limit), and reaps the threads that have; returns whether they all
+    /// have. It never blocks past `deadline`: a thread is joined only once it has finished,
+    /// and one that has not (stuck in a task, or in a thread-local's destructor) is left to
+    /// end by itself, and reaped by a later `join`. Never call it from one of the threads: it
+    /// would wait for itself until the deadline.
     ///
     /// ```
     /// assert!(loopbridge::kit::Threads::new().join(None));
     /// ```
     pub fn join(&self, deadline: Option<Instant>) -> bool {
-        if !self.latch.wait(deadline) {
-            return false;
-        }
-        for handle in lock(&self.handles).drain(..) {
+        let exited = self.latch.wait(deadline);
+        let finished: Vec<_> = {
+            let mut handles = lock(&self.handles);
+            let (finished, running) = handles
+                .drain(..)
+                .partition(|(_, done)| done.load(Ordering::Acquire));
+            *handles = running;
+            finished
+        };
+        for (handle, _) in finished {
             let _ = handle.join();
         }
-        true
+        exited
     }
+}
+
+std::thread_local! {
+    /// The [`Exit`] of a thread spawned by [`Threads::spawn`]. Set first thing on the
+    /// thread, so its destructor is registered before any other thread-local's and runs after
+    /// them all (destructors run in the reverse order of their registration, and one
+    /// registered while others run goes before the rest): the thread counts as exited only
+    /// once nothing of its own is left to drop, and joining it then only reaps it.
+    static EXIT: std::cell::RefCell<Option<Exit>> = const { std::cell::RefCell::new(None) };
 }
 
 impl fmt::Debug for Threads {
@@ -580,9 +622,75 @@ impl Default for HotWindow {
 
 #[cfg(all(test, not(loopbridge_loom)))]
 mod tests {
-    use std::{thread, time::Duration};
+    use std::{
+        cell::RefCell,
+        sync::{Arc, mpsc},
+        thread,
+        time::{Duration, Instant},
+    };
 
-    use super::HotWindow;
+    use super::{HotWindow, Threads, lock};
+
+    /// A thread-local value whose destructor says it started, then waits to be released.
+    struct Blocks {
+        dropping: mpsc::Sender<()>,
+        released: mpsc::Receiver<()>,
+    }
+
+    impl Drop for Blocks {
+        fn drop(&mut self) {
+            let _ = self.dropping.send(());
+            let _ = self.released.recv_timeout(Duration::from_secs(30));
+        }
+    }
+
+    std::thread_local! {
+        static SLOW: RefCell<Option<Blocks>> = const { RefCell::new(None) };
+    }
+
+    /// A thread whose thread-local destructor still runs has not exited: `join` says so at its
+    /// deadline instead of blocking on it, and reaps the thread once it is done. (It used to
+    /// count a thread out when its body returned, then join it without a bound: a destructor
+    /// that blocked held every shutdown past its grace.)
+    #[test]
+    fn join_never_waits_for_a_thread_locals_destructor() {
+        let threads = Arc::new(Threads::new());
+        let (release, released) = mpsc::channel();
+        let (dropping_tx, dropping) = mpsc::channel();
+        threads
+            .spawn(
+                thread::Builder::new().name("kit-slow-tls".into()),
+                move || {
+                    let blocks = Blocks {
+                        dropping: dropping_tx,
+                        released,
+                    };
+                    SLOW.with(|slot| *slot.borrow_mut() = Some(blocks));
+                },
+            )
+            .unwrap();
+        dropping
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the body returned and the destructor began");
+        // On a thread of its own, so that a join that blocks fails the test instead of
+        // hanging it.
+        let (joined_tx, joined) = mpsc::channel();
+        let joiner = threads.clone();
+        thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_millis(50);
+            let _ = joined_tx.send((joiner.join(Some(deadline)), joiner.all_exited()));
+        });
+        let outcome = joined.recv_timeout(Duration::from_secs(10));
+        release.send(()).unwrap();
+        let (exited, all_exited) = outcome.expect("join blocked past its deadline");
+        assert!(
+            !exited,
+            "the thread's destructor still runs: it has not exited"
+        );
+        assert!(!all_exited);
+        assert!(threads.join(Some(Instant::now() + Duration::from_secs(10))));
+        assert!(lock(&threads.handles).is_empty(), "the thread was reaped");
+    }
 
     /// Spells in which the window passes without catching anything.
     fn miss(window: &mut HotWindow, how_long: Duration) {

@@ -569,6 +569,31 @@ fn a_pending_call_races_shutdown() {
     });
 }
 
+/// A shutdown racing the retirement of the runtime it shuts down returns only once the task in
+/// flight there has failed, with `Shutdown` or `Retired`, whichever closed the runtime first.
+/// (The retirement used to unpublish the runtime before it failed the calls on it: a shutdown
+/// in between found nothing to close and returned at once, before the task had failed.)
+#[test]
+fn shutdown_races_retirement() {
+    with_bridge(|bridge, _ledger, _counts| {
+        let task = bridge
+            .spawn(Stuck(Arc::new(std::sync::Mutex::new((false, None)))))
+            .unwrap();
+        let retirer = bridge.clone();
+        let retire = thread::spawn(move || retirer.retire_for_model());
+        bridge.shutdown_timeout(Duration::from_secs(1));
+        assert!(
+            task.is_finished(),
+            "the shutdown returned before the task in flight had failed"
+        );
+        retire.join().unwrap();
+        match task.join() {
+            Err(BridgeError::Shutdown | BridgeError::Retired) => {}
+            other => panic!("a task racing shutdown and retirement got {other:?}"),
+        }
+    });
+}
+
 /// Two shutdowns at once, then the last clone dropped: one teardown, and both shutdowns see
 /// the runtime's thread exit.
 #[test]

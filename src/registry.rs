@@ -36,6 +36,9 @@ const SHARDS: usize = if cfg!(loopbridge_loom) { 1 } else { 8 };
 pub(crate) struct Registry {
     /// [`OPEN`], or why the registry was closed (a [`Closed`] as [`code`]).
     closed: AtomicUsize,
+    /// Held by [`close`](Registry::close) from start to end, so that a second closer (a
+    /// shutdown racing a retirement) returns only once the first has failed every call.
+    closing: Mutex<()>,
     shards: [Padded<Mutex<Shard>>; SHARDS],
 }
 
@@ -56,6 +59,7 @@ impl Registry {
     pub(crate) fn new() -> Registry {
         Registry {
             closed: AtomicUsize::new(OPEN),
+            closing: Mutex::new(()),
             shards: Default::default(),
         }
     }
@@ -104,8 +108,10 @@ impl Registry {
 
     /// Closes the registry and fails every registered call with `reason`.
     ///
-    /// Returns `true` for the one caller that closed it.
+    /// Returns `true` for the one caller that closed it. Every caller returns only once every
+    /// call registered before the close has been failed, by whichever caller closed it.
     pub(crate) fn close(&self, reason: Closed) -> bool {
+        let _closing = lock(&self.closing);
         if self
             .closed
             .compare_exchange(OPEN, code(reason), Ordering::AcqRel, Ordering::Acquire)

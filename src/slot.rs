@@ -3,8 +3,7 @@
 
 use std::{
     any::Any,
-    fmt,
-    panic::{self, AssertUnwindSafe},
+    fmt, panic,
     task::{Poll, Waker},
     time::Instant,
 };
@@ -12,8 +11,8 @@ use std::{
 use crate::{
     BridgeError,
     error::Abort,
-    generation::{Generation, Progress},
-    job::{Job, drop_quietly},
+    generation::{Generation, Lane, Progress},
+    job::{Job, contain, drop_quietly},
     registry::{Abortable, Registration},
     runtime::BoxFuture,
     sync::{Arc, AtomicBool, Mutex, Ordering, Weak, lock},
@@ -69,13 +68,16 @@ struct State<T> {
 struct Home {
     generation: Weak<Generation>,
     progress: Arc<Progress>,
+    /// Which of the runtime's queues the call's steps take.
+    lane: Lane,
 }
 
 impl Home {
-    fn of(generation: &Arc<Generation>) -> Home {
+    fn of(generation: &Arc<Generation>, lane: Lane) -> Home {
         Home {
             generation: Arc::downgrade(generation),
             progress: generation.progress.clone(),
+            lane,
         }
     }
 }
@@ -97,15 +99,16 @@ impl<T> Slot<T> {
         Slot::with_home(None, false)
     }
 
-    /// A slot for a task, a local call or a probe handed to `generation`.
-    pub(crate) fn on(generation: &Arc<Generation>) -> Arc<Slot<T>> {
-        Slot::with_home(Some(Home::of(generation)), false)
+    /// A slot for a task or a probe handed to `generation`, or for a local call or probe with
+    /// [`Lane::Local`].
+    pub(crate) fn on(generation: &Arc<Generation>, lane: Lane) -> Arc<Slot<T>> {
+        Slot::with_home(Some(Home::of(generation, lane)), false)
     }
 
     /// A slot for a blocking call handed to `generation`, which the call's job registers in
     /// the first time its future is pending.
     pub(crate) fn late_on(generation: &Arc<Generation>) -> Arc<Slot<T>> {
-        Slot::with_home(Some(Home::of(generation)), true)
+        Slot::with_home(Some(Home::of(generation, Lane::Shared)), true)
     }
 
     fn with_home(home: Option<Home>, registers_late: bool) -> Arc<Slot<T>> {
@@ -128,7 +131,10 @@ impl<T> Slot<T> {
     /// refused it (its threads are gone) or closed. Called only before the job's first step,
     /// which only the runtime that accepts the job runs: from then on the home is fixed.
     pub(crate) fn move_to(&self, generation: &Arc<Generation>) {
-        let previous = lock(&self.state).home.replace(Home::of(generation));
+        let mut state = lock(&self.state);
+        let lane = state.home.as_ref().map_or(Lane::Shared, |home| home.lane);
+        let previous = state.home.replace(Home::of(generation, lane));
+        drop(state);
         drop(previous);
     }
 
@@ -312,14 +318,6 @@ impl<T> Slot<T> {
         Ok(())
     }
 
-    /// Replaces a failure that has not been taken yet with a more precise one.
-    pub(crate) fn refine_failure(&self, err: BridgeError) {
-        let mut state = lock(&self.state);
-        if let Some(Outcome::Failed(_)) = state.outcome {
-            state.outcome = Some(Outcome::Failed(err));
-        }
-    }
-
     /// Job side: stores the outcome and wakes the caller. An outcome nobody will take is
     /// dropped here, on the job's thread.
     pub(crate) fn complete(&self, outcome: Outcome<T>) {
@@ -348,7 +346,7 @@ impl<T> Slot<T> {
     pub(crate) fn should_stop(&self, waker: &Waker) -> bool {
         let mut state = lock(&self.state);
         if let Some(home) = &state.home {
-            home.progress.step_started();
+            home.progress.step_started(home.lane);
         }
         if state.cancelled {
             return true;
@@ -388,6 +386,6 @@ impl<T: Send> Abortable for Slot<T> {
 /// from waking everyone else (shutdown fails many calls in a row), so it is swallowed.
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || waker.wake()));
+        contain("a waker", move || waker.wake());
     }
 }

@@ -5,8 +5,9 @@ use std::{
     io::{self, Read},
     pin::Pin,
     sync::{
-        Arc, mpsc,
+        Arc,
         atomic::{AtomicBool, Ordering},
+        mpsc,
     },
     task::{Context, Poll, Wake, Waker},
     thread,
@@ -26,6 +27,8 @@ struct Broken {
     smol: SmolRuntime,
     drop_jobs: bool,
     drop_next: Arc<AtomicBool>,
+    /// Its timer panics when polled, as tokio's does on a runtime without a time driver.
+    timer_panics: bool,
 }
 
 impl Broken {
@@ -38,7 +41,14 @@ impl Broken {
             smol: SmolRuntime::start()?,
             drop_jobs,
             drop_next,
+            timer_panics: false,
         })
+    }
+
+    fn with_a_panicking_timer() -> io::Result<Broken> {
+        let mut broken = Broken::start(false)?;
+        broken.timer_panics = true;
+        Ok(broken)
     }
 }
 
@@ -51,6 +61,9 @@ impl BridgeRuntime for Broken {
         self.smol.spawn(job)
     }
     fn sleep(&self, duration: Duration) -> BoxFuture {
+        if self.timer_panics {
+            return Box::pin(async { panic!("this adapter's timer panicked") });
+        }
         self.smol.sleep(duration)
     }
     fn is_runtime_thread(&self) -> bool {
@@ -94,9 +107,10 @@ fn a_one_off_runtime_that_cannot_start_fails_the_nested_call() {
                 .call(async move { inner.call(async { 1 }) })
                 .unwrap()
                 .unwrap_err();
-            // The one-off thread reports the start error right after the job is dropped; a caller
-            // that woke in between sees the cancellation. Either way it must not hang.
-            assert!(err.is_start() || err.is_cancelled(), "{err:?}");
+            // The one-off thread fails the call with the start error before it drops the call's
+            // job. (It used to drop the job first, and a caller that woke in between took the
+            // cancellation instead.)
+            assert!(err.is_start(), "{err:?}");
         },
     );
 }
@@ -228,18 +242,21 @@ impl futures_lite::io::AsyncRead for CancelledEveryTime {
 /// forever, every retry cancelled in turn.)
 #[test]
 fn a_cancelled_read_is_an_error_that_read_to_end_reports() {
-    bounded("a_cancelled_read_is_an_error_that_read_to_end_reports", || {
-        let drop_next = Arc::new(AtomicBool::new(false));
-        let flag = drop_next.clone();
-        let bridge = Bridge::with_runtime(move || Broken::dropping_when(false, flag.clone()));
-        let mut reader = bridge.reader(CancelledEveryTime { drop_next });
-        let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
-        assert_ne!(err.kind(), io::ErrorKind::Interrupted, "{err:?}");
-        assert!(
-            loopbridge::BridgeError::from_io(&err).is_some_and(|e| e.is_cancelled()),
-            "{err:?}"
-        );
-    });
+    bounded(
+        "a_cancelled_read_is_an_error_that_read_to_end_reports",
+        || {
+            let drop_next = Arc::new(AtomicBool::new(false));
+            let flag = drop_next.clone();
+            let bridge = Bridge::with_runtime(move || Broken::dropping_when(false, flag.clone()));
+            let mut reader = bridge.reader(CancelledEveryTime { drop_next });
+            let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+            assert_ne!(err.kind(), io::ErrorKind::Interrupted, "{err:?}");
+            assert!(
+                loopbridge::BridgeError::from_io(&err).is_some_and(|e| e.is_cancelled()),
+                "{err:?}"
+            );
+        },
+    );
 }
 
 /// A maker's error is said once when a report walks the error chain, as `anyhow` does: it is
@@ -260,4 +277,102 @@ fn a_make_error_says_its_cause_once_along_the_chain() {
         report,
         "failed to make a runtime-bound value: connection refused"
     );
+}
+
+/// An adapter's timer that panics is the task's panic, re-raised where the task is joined, and
+/// the runtime serves on. (It used to be polled outside the task's containment: it unwound
+/// into the runtime's thread, and the task was dropped, so its joiner got `Cancelled`.)
+#[test]
+fn a_panicking_timer_is_the_tasks_panic() {
+    bounded("a_panicking_timer_is_the_tasks_panic", || {
+        let bridge = Bridge::with_runtime(Broken::with_a_panicking_timer);
+        let task = bridge
+            .spawn_timeout(std::future::pending::<()>(), PATIENCE)
+            .unwrap();
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.join()))
+            .expect_err("the timer's panic reaches the joiner");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"this adapter's timer panicked")
+        );
+        assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
+    });
+}
+
+/// A waker that, when woken, says so and blocks until released: a slow foreign waker, which
+/// holds up whoever wakes it.
+struct Slow {
+    woken: std::sync::Mutex<mpsc::Sender<()>>,
+    release: Latch,
+}
+
+impl Wake for Slow {
+    fn wake(self: Arc<Self>) {
+        let _ = self.woken.lock().unwrap().send(());
+        self.release.wait();
+    }
+}
+
+/// A shutdown that lands while a retirement is failing the calls in flight returns only once
+/// every one of them has failed. (The retirement used to unpublish the runtime before it
+/// failed them: a shutdown in between found nothing to shut down and returned at once, with a
+/// task still pending.) The retirement is held mid-way by the slow waker of the first task it
+/// fails.
+#[test]
+fn a_shutdown_racing_a_retirement_returns_after_the_calls_in_flight_failed() {
+    bounded("a_shutdown_racing_a_retirement", || {
+        let bridge = Bridge::new();
+        let mut first = bridge.spawn(std::future::pending::<()>()).unwrap();
+        let (woken_tx, woken) = mpsc::channel();
+        let release = Latch::new();
+        let waker = Waker::from(Arc::new(Slow {
+            woken: std::sync::Mutex::new(woken_tx),
+            release: release.clone(),
+        }));
+        assert!(
+            Pin::new(&mut first)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        let second = bridge.spawn(std::future::pending::<()>()).unwrap();
+        // Wedge the runtime, and let a timed-out call retire it.
+        let wedge = Latch::new();
+        let blockers = loopbridge::conformance::support::wedge(&bridge, 1, &wedge);
+        let retirer = {
+            let bridge = bridge.clone();
+            thread::spawn(move || bridge.call_timeout(async {}, SHORT))
+        };
+        woken
+            .recv_timeout(PATIENCE)
+            .expect("the retirement fails the first task, and wakes its waker");
+        // The retirement is under way, held in the first task's waker.
+        let (returned_tx, returned) = mpsc::channel();
+        let stopper = {
+            let bridge = bridge.clone();
+            thread::spawn(move || {
+                let all_exited = bridge.shutdown_timeout(PATIENCE);
+                let _ = returned_tx.send(second.is_finished());
+                (all_exited, second)
+            })
+        };
+        // Without the fix the shutdown returns at once; with it, it waits for the retirement,
+        // which waits for the waker. Either way, let the waker go after a moment.
+        let early = returned.recv_timeout(SHORT).ok();
+        release.release();
+        wedge.release();
+        let finished = early.unwrap_or_else(|| returned.recv_timeout(PATIENCE).unwrap());
+        assert!(
+            finished,
+            "the shutdown returned while a task on the retiring runtime was still pending"
+        );
+        let (_, second) = stopper.join().unwrap();
+        assert!(second.join().is_err());
+        assert!(retirer.join().unwrap().unwrap_err().is_timed_out());
+        // Released as the retirement resumes: each finished or was failed, whichever came
+        // first.
+        for blocker in blockers {
+            let _ = blocker.join();
+        }
+        drop(first);
+    });
 }

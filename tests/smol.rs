@@ -327,3 +327,51 @@ fn a_start_hook_that_panics_fails_the_start_and_leaves_no_thread() {
         assert_eq!(bridge.stats().started, 0);
     });
 }
+
+/// With several threads, local calls run on the first thread only. A first thread that is
+/// stuck makes every local call time out while the other threads go on answering probes on
+/// the shared queue, so a timed-out local call probes the local queue, and the runtime is
+/// retired: the next local call runs on a fresh one. (It used to probe the shared queue,
+/// which another thread answered: the runtime was kept, and every local call timed out for as
+/// long as the first thread stayed stuck.)
+#[test]
+fn a_stuck_local_thread_is_noticed_by_the_health_check() {
+    bounded(
+        "a_stuck_local_thread_is_noticed_by_the_health_check",
+        || {
+            let bridge = Bridge::with_runtime(|| SmolRuntime::with_threads(2));
+            let latch = Latch::new();
+            let (stuck_tx, stuck) = std::sync::mpsc::channel();
+            let blocker = {
+                let (bridge, latch) = (bridge.clone(), latch.clone());
+                thread::spawn(move || {
+                    bridge.call_local(move || async move {
+                        stuck_tx.send(thread_name()).unwrap();
+                        latch.wait();
+                    })
+                })
+            };
+            assert_eq!(stuck.recv_timeout(PATIENCE).unwrap(), "loopbridge-smol-0");
+            // The other thread still serves the shared queue.
+            assert_eq!(
+                bridge.call(async { thread_name() }).unwrap(),
+                "loopbridge-smol-1"
+            );
+            let err = bridge
+                .call_local_timeout(|| async { 1 }, Duration::from_millis(50))
+                .unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            assert_eq!(
+                bridge.stats().retired,
+                1,
+                "the stuck local thread was noticed"
+            );
+            let value = bridge
+                .call_local_timeout(|| async { 2 }, PATIENCE)
+                .expect("a fresh runtime serves local calls");
+            assert_eq!(value, 2);
+            latch.release();
+            assert!(blocker.join().unwrap().unwrap_err().is_retired());
+        },
+    );
+}

@@ -135,6 +135,43 @@ fn the_lifecycle_is_logged() {
     });
 }
 
+/// A panic the bridge contains, because nobody is there to receive it, is reported: a bound
+/// value whose `Drop` panics as the bridge shuts down leaves an error event that names the
+/// panic, on the runtime's thread, where the thread's own subscriber records it.
+#[test]
+fn a_contained_panic_is_reported() {
+    bounded("a contained panic is reported", || {
+        let recorder = Recorder::default();
+        let on_thread = recorder.clone();
+        let bridge = Bridge::with_runtime(move || {
+            let recorder = on_thread.clone();
+            loopbridge::SmolRuntime::builder()
+                .on_thread_start(move || {
+                    let subscriber = tracing_subscriber::registry().with(recorder.clone());
+                    // The thread's default for as long as it lives.
+                    std::mem::forget(tracing::subscriber::set_default(subscriber));
+                })
+                .build()
+        });
+        struct PanicsOnDrop;
+        impl Drop for PanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("a bound value's Drop panicked");
+            }
+        }
+        let bound = bridge.bind(|| async { PanicsOnDrop });
+        bound.call(|_| async {}).unwrap();
+        assert!(bridge.shutdown_timeout(std::time::Duration::from_secs(10)));
+        let event = recorder
+            .find("a bound value's Drop panicked")
+            .unwrap_or_else(|| panic!("no event for the panic in {:#?}", recorder.events()));
+        assert_eq!(event.level, tracing::Level::ERROR);
+        assert_eq!(event.target, "loopbridge");
+        assert!(event.message.contains("panic was contained"), "{event:?}");
+        drop(bound);
+    });
+}
+
 /// Every lifecycle event names its bridge, and the generation where there is one: with two
 /// bridges logging at once, each event says whose it is.
 #[test]

@@ -215,6 +215,7 @@ impl Bridge {
     /// assert_eq!(bridge.call(async { 7 })?, 7);
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
+    #[must_use]
     pub fn new() -> Bridge {
         BridgeBuilder::new().build()
     }
@@ -246,8 +247,10 @@ impl Bridge {
     ///
     /// Nothing outlives a call: a client or connection made in one call is bound to a runtime
     /// that is gone by the next. That is the cost this crate exists to avoid; the `compare`
-    /// example measures it. The factory runs on the calling thread as part of each call, even
-    /// one with a deadline: the start is the call's own work, not a wait for someone else's.
+    /// example measures it. The factory runs on the calling thread as part of each call; a
+    /// call with a deadline runs it on a helper thread named `loopbridge-start` and keeps its
+    /// deadline, as on a persistent bridge (a runtime that comes up after the caller gave up
+    /// is shut down at once).
     ///
     /// ```
     /// use loopbridge::{Bridge, SmolRuntime};

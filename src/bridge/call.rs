@@ -9,6 +9,7 @@ use std::{
 use crate::{
     context::{Context, lifecycle},
     error::BridgeError,
+    generation::Lane,
     harness::{held_job, job, local_job, scheduler},
     slot::Slot,
     stats::{CallCounts, Counters},
@@ -85,7 +86,7 @@ impl Bridge {
     /// let bridge = loopbridge::Bridge::new();
     /// let quick = bridge.call_timeout(async { 1 }, Duration::from_secs(5));
     /// assert_eq!(quick?, 1);
-    /// let stuck = bridge.call_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10));
+    /// let stuck = bridge.call_timeout(std::future::pending::<()>(), Duration::from_millis(10));
     /// assert!(stuck.unwrap_err().is_timed_out());
     /// assert_eq!(bridge.stats().timeouts, 1);
     /// assert_eq!(bridge.stats().retired, 0); // the runtime answered its probe
@@ -128,7 +129,7 @@ impl Bridge {
                 generation,
                 registration: Some(registration),
             };
-            inner.finish_call(&slot, call, deadline, nested)
+            inner.finish_call(&slot, call, deadline, None)
         } else {
             // Registered by its caller before it parks, or by its job once its future is
             // pending, whichever comes first.
@@ -142,7 +143,7 @@ impl Bridge {
                 Register::Late,
                 deadline,
             )?;
-            let result = inner.finish_call(&slot, call, deadline, nested);
+            let result = inner.finish_call(&slot, call, deadline, Some(Lane::Shared));
             match result {
                 // Completed: the task is freed here, on the caller's thread.
                 Ok(_) => drop(task),
@@ -228,7 +229,7 @@ impl Bridge {
     ///     .call_local_timeout(
     ///         || async {
     ///             let _not_send = Rc::new(());
-    ///             futures_lite::future::pending::<()>().await
+    ///             std::future::pending::<()>().await
     ///         },
     ///         Duration::from_millis(10),
     ///     )
@@ -271,7 +272,7 @@ impl Bridge {
                  current_thread flavour",
             ));
         }
-        let slot = Slot::on(&generation);
+        let slot = Slot::on(&generation, Lane::Local);
         let context = Context::capture();
         let job = local_job(move || context.attach(make()), slot.clone());
         let call = submit(
@@ -282,7 +283,7 @@ impl Bridge {
             Register::Late,
             deadline,
         )?;
-        inner.finish_call(&slot, call, deadline, false)
+        inner.finish_call(&slot, call, deadline, Some(Lane::Local))
     }
 
     /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`] for its result,
@@ -333,7 +334,7 @@ impl Bridge {
     /// use std::time::Duration;
     ///
     /// let bridge = loopbridge::Bridge::new();
-    /// let task = bridge.spawn_timeout(futures_lite::future::pending::<()>(), Duration::from_millis(10))?;
+    /// let task = bridge.spawn_timeout(std::future::pending::<()>(), Duration::from_millis(10))?;
     /// assert!(futures_lite::future::block_on(task).unwrap_err().is_timed_out());
     /// # Ok::<(), loopbridge::BridgeError>(())
     /// ```
@@ -364,7 +365,7 @@ impl Bridge {
         // A runtime that needs starting first is waited for until the deadline at most.
         let in_flight = CallCounts::enter(inner.stats.clone());
         let generation = inner.supply.generation(deadline)?;
-        let slot = Slot::on(&generation);
+        let slot = Slot::on(&generation, Lane::Shared);
         // Counted out when the future goes: it completed, or it was dropped on its runtime.
         let future = async move {
             let _in_flight = in_flight;

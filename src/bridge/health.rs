@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::{
-    generation::{Generation, Pulse},
-    harness::{job, scheduler},
+    generation::{Generation, Lane, Pulse},
+    harness::{job, local_job, scheduler},
     slot::{Outcome, Slot},
     sync::Arc,
     wait::wait,
@@ -37,14 +37,28 @@ impl Health {
     }
 }
 
-/// Probes `generation` with a no-op task and watches it for up to `probe_timeout`.
-pub(crate) fn probe(generation: &Arc<Generation>, probe_timeout: Duration) -> Health {
-    let before = generation.pulse();
-    let probe = Slot::on(generation);
-    let probe_job = job(async {}, probe.clone(), None, scheduler(&probe));
-    match generation.runtime.spawn(probe_job) {
-        Err(_refused) => Health::Dead,
-        Ok(()) => watch(generation, &probe, before, probe_timeout),
+/// Probes `generation` with a no-op task on `lane` and watches it for up to `probe_timeout`.
+///
+/// A local call that timed out is probed on the local lane, with progress counted there: a
+/// runtime may serve its local calls on one thread only (smol's first thread), and a stuck
+/// local thread leaves every local call to time out while the other threads go on answering
+/// probes on the shared lane.
+pub(crate) fn probe(generation: &Arc<Generation>, probe_timeout: Duration, lane: Lane) -> Health {
+    let before = generation.pulse(lane);
+    let probe = Slot::on(generation, lane);
+    let sent = match lane {
+        Lane::Shared => generation
+            .runtime
+            .spawn(job(async {}, probe.clone(), None, scheduler(&probe)))
+            .map_err(drop),
+        Lane::Local => generation
+            .runtime
+            .spawn_local(local_job(|| async {}, probe.clone()))
+            .map_err(drop),
+    };
+    match sent {
+        Err(()) => Health::Dead,
+        Ok(()) => watch(generation, &probe, before, probe_timeout, lane),
     }
 }
 
@@ -57,6 +71,7 @@ fn watch(
     probe: &Slot<()>,
     before: Pulse,
     probe_timeout: Duration,
+    lane: Lane,
 ) -> Health {
     const SLICES: u32 = 8;
     let start = Instant::now();
@@ -74,7 +89,7 @@ fn watch(
                 _ => Health::Dead,
             };
         }
-        if generation.pulse() != before {
+        if generation.pulse(lane) != before {
             drop(probe.cancel());
             return Health::Busy;
         }

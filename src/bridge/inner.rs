@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::{
     context::lifecycle,
     error::BridgeError,
-    generation::Generation,
+    generation::{Generation, Lane},
     slot::{Outcome, Slot},
     stats::Counters,
     sync::Arc,
@@ -32,13 +32,14 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// Waits for a submitted call's outcome until `deadline`; at the deadline, cancels it and
-    /// probes its runtime (unless the call was nested, or its runtime per-call).
+    /// probes its runtime on the call's `lane` (unless the call was nested, with no lane, or
+    /// its runtime per-call).
     pub(crate) fn finish_call<T: Send + 'static>(
         &self,
         slot: &Arc<Slot<T>>,
         mut call: Submitted,
         deadline: Option<Instant>,
-        nested: bool,
+        lane: Option<Lane>,
     ) -> Result<T, BridgeError> {
         // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
         let outcome =
@@ -71,8 +72,12 @@ impl Inner {
                     generation = generation.id,
                     "bridge call timed out"
                 );
-                if self.supply.timed_out(&generation) && !nested {
-                    self.check_health(&generation);
+                if let Some(lane) = lane {
+                    if self.supply.timed_out(&generation) {
+                        self.check_health(&generation, lane);
+                    }
+                } else {
+                    self.supply.timed_out(&generation);
                 }
                 Err(BridgeError::TimedOut)
             }
@@ -82,11 +87,11 @@ impl Inner {
     /// After a timeout: probes `generation`, and retires it if it made no progress while the
     /// probe waited (see [`health`]): a runtime busy with a long queue is slow, not wedged,
     /// and keeps its calls.
-    pub(crate) fn check_health(&self, generation: &Arc<Generation>) {
+    pub(crate) fn check_health(&self, generation: &Arc<Generation>, lane: Lane) {
         if generation.is_closed() || !generation.of_this_process() {
             return;
         }
-        let health = health::probe(generation, self.probe_timeout);
+        let health = health::probe(generation, self.probe_timeout, lane);
         lifecycle!(
             debug,
             bridge = generation.bridge,
@@ -108,7 +113,7 @@ impl Inner {
 impl Supervisor for Inner {
     fn timed_out(&self, generation: &Arc<Generation>) {
         if self.supply.timed_out(generation) {
-            self.check_health(generation);
+            self.check_health(generation, Lane::Shared);
         }
     }
 }

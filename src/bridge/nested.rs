@@ -33,26 +33,37 @@ where
         .register(slot.clone())
         .ok_or_else(|| supply.closed_error())?;
     // The job reads the slot first, so a cancellation that lands before the thread even exists
-    // still wins: the future is then dropped without being polled. Its steps run on the
-    // one-off thread, which drains them until the task is gone (and with it the sender).
+    // still wins: the future is then dropped without being polled. Its steps, the first one
+    // included, run on the one-off thread, which drains them until the task is gone (and with
+    // it the sender).
     let (steps, incoming) = async_channel::unbounded::<Job>();
-    let first = job(future, slot.clone(), None, move |step| {
-        let _ = steps.try_send(step);
+    let first = job(future, slot.clone(), None, {
+        let steps = steps.clone();
+        move |step| {
+            let _ = steps.try_send(step);
+        }
     });
+    let _ = steps.try_send(first);
+    drop(steps);
     let owner = generation.clone();
     let reporter = slot.clone();
     thread::Builder::new()
         .name("loopbridge-nested".into())
         .spawn(move || {
             generation::serve_nested_calls_of(bridge);
+            let unrun = incoming.clone();
             let drain = Box::pin(async move {
-                first.run();
                 while let Ok(step) = incoming.recv().await {
                     step.run();
                 }
             });
             if let Err(err) = owner.runtime.block_on_one_off(drain) {
-                reporter.refine_failure(BridgeError::Start(err));
+                // No one-off runtime: the call fails with why, before its steps are dropped
+                // (which would fail it as merely cancelled, and wake its caller to that).
+                reporter.fail(BridgeError::Start(err));
+                while let Ok(step) = unrun.try_recv() {
+                    drop(step);
+                }
             }
         })
         .map_err(BridgeError::Start)?;

@@ -120,7 +120,7 @@ impl Supply {
             )));
         }
         match self.per_call {
-            true => self.start_per_call(),
+            true => self.start_per_call(deadline),
             false => self.start(deadline),
         }
     }
@@ -231,10 +231,20 @@ impl Supply {
             .spawn(move || {
                 let _ = done.send(supply.start_here());
             });
-        let helper = match helper {
-            Ok(helper) => helper,
-            Err(err) => return not_started(BridgeError::Start(err)),
-        };
+        match helper {
+            Ok(helper) => self.wait_for_start(helper, &outcome, deadline),
+            Err(err) => not_started(BridgeError::Start(err)),
+        }
+    }
+
+    /// Waits for a start on a helper thread until `deadline`; re-raises a panic of the
+    /// factory, as if it had run here. A start given up on goes on without its caller.
+    fn wait_for_start(
+        &self,
+        helper: std::thread::JoinHandle<()>,
+        outcome: &std::sync::mpsc::Receiver<Result<Arc<Generation>, BridgeError>>,
+        deadline: Instant,
+    ) -> Result<Arc<Generation>, BridgeError> {
         match outcome.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(started) => started,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -286,12 +296,17 @@ impl Supply {
     }
 
     /// Starts a runtime for one call of a per-call bridge. It is never published; shutdown
-    /// finds it through `per_call_live`.
-    fn start_per_call(&self) -> Result<Arc<Generation>, BridgeError> {
+    /// finds it through `per_call_live`. With a `deadline`, the factory runs on a helper thread
+    /// waited for until then, as for a persistent bridge: every wait of a call keeps its
+    /// deadline, a factory that hangs included.
+    fn start_per_call(&self, deadline: Option<Instant>) -> Result<Arc<Generation>, BridgeError> {
         if self.is_shutdown() {
             return Err(BridgeError::Shutdown);
         }
-        let generation = self.run_factory()?;
+        let generation = match deadline {
+            None => self.run_factory()?,
+            Some(deadline) => self.run_factory_aside(deadline)?,
+        };
         {
             let mut live = lock(&self.per_call_live);
             // Checked under the list lock, which shutdown takes after marking the state: either
@@ -307,6 +322,29 @@ impl Supply {
         generation.close(Closed::Shutdown);
         generation.runtime.shutdown(self.shutdown_grace);
         Err(BridgeError::Shutdown)
+    }
+
+    /// [`run_factory`](Self::run_factory) on a helper thread named `loopbridge-start`, waited
+    /// for until `deadline`, for one call of a per-call bridge. A runtime that comes up after
+    /// its caller gave up serves nobody: the helper shuts it down.
+    fn run_factory_aside(&self, deadline: Instant) -> Result<Arc<Generation>, BridgeError> {
+        // Held by the helper for the start's length.
+        let Some(supply) = self.this.upgrade() else {
+            return Err(BridgeError::Shutdown);
+        };
+        let (done, outcome) = std::sync::mpsc::channel();
+        let helper = std::thread::Builder::new()
+            .name("loopbridge-start".into())
+            .spawn(move || {
+                if let Err(std::sync::mpsc::SendError(Ok(generation))) =
+                    done.send(supply.run_factory())
+                {
+                    generation.close(Closed::Shutdown);
+                    generation.runtime.shutdown(supply.shutdown_grace);
+                }
+            })
+            .map_err(BridgeError::Start)?;
+        self.wait_for_start(helper, &outcome, deadline)
     }
 
     /// After a call that got its outcome: a per-call bridge shuts the call's runtime down.
@@ -328,13 +366,21 @@ impl Supply {
         true
     }
 
-    /// Takes `generation` out of service: unpublishes it, fails its calls in flight with
-    /// [`BridgeError::Retired`], and tells its runtime to stop without waiting for it.
-    /// `by_probe` says whether a failed health probe retired it (counted), or a runtime that
-    /// refused work (not counted).
+    /// Takes `generation` out of service: fails its calls in flight with
+    /// [`BridgeError::Retired`], unpublishes it, and tells its runtime to stop without waiting
+    /// for it. `by_probe` says whether a failed health probe retired it (counted), or a runtime
+    /// that refused work (not counted).
+    ///
+    /// Closed before it is unpublished: a shutdown that comes in between still finds it
+    /// published, and its own close of it returns only once this one has failed every call
+    /// (see `Registry::close`), so the shutdown never returns before the calls in flight have
+    /// failed. (Unpublished first, it would find nothing to close and return at once.) A call
+    /// that finds it published but closed meanwhile moves to a fresh generation, as from any
+    /// closed one (see `submit`).
     pub(crate) fn retire(&self, generation: &Arc<Generation>, by_probe: bool) {
+        let closed = generation.close(Closed::Retired);
         self.unpublish(generation);
-        if generation.close(Closed::Retired) {
+        if closed {
             if by_probe {
                 Counters::bump(&self.stats.retired);
             }

@@ -153,6 +153,7 @@ impl Suite {
     /// let suite = Suite::new(SmolRuntime::start).named("smol, 1 thread");
     /// assert_eq!(suite.name(), "smol, 1 thread");
     /// ```
+    #[must_use]
     pub fn named(mut self, name: &'static str) -> Suite {
         self.name = name;
         self
@@ -163,6 +164,7 @@ impl Suite {
     /// ```
     /// assert_eq!(loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start).name(), "adapter");
     /// ```
+    #[must_use]
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -212,6 +214,7 @@ impl Suite {
     /// let suite = loopbridge::conformance::Suite::new(|| loopbridge::SmolRuntime::with_threads(2)).threads(2);
     /// # let _ = suite;
     /// ```
+    #[must_use]
     pub fn threads(mut self, threads: usize) -> Suite {
         assert!(
             threads > 0,
@@ -230,6 +233,7 @@ impl Suite {
     /// let suite = Suite::new(SmolRuntime::start).shared_runtime();
     /// # let _ = suite;
     /// ```
+    #[must_use]
     pub fn shared_runtime(mut self) -> Suite {
         self.owns_runtime = false;
         self
@@ -245,6 +249,7 @@ impl Suite {
     /// let suite = Suite::new(SmolRuntime::start).local_tasks();
     /// # let _ = suite;
     /// ```
+    #[must_use]
     pub fn local_tasks(mut self) -> Suite {
         self.local = true;
         self
@@ -269,6 +274,7 @@ impl Suite {
     /// let bridge = Suite::new(SmolRuntime::start).bridge();
     /// assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
     /// ```
+    #[must_use]
     pub fn bridge(&self) -> Bridge {
         self.builder().build()
     }
@@ -342,6 +348,7 @@ macro_rules! __conformance_checks {
             shutdown_is_terminal,
             shutdown_fails_calls_in_flight,
             shutdown_of_a_stuck_runtime_is_bounded,
+            shutdown_does_not_wait_for_thread_locals,
             shutdown_from_the_bridge_itself,
             a_panic_during_shutdown_is_contained,
             dropping_the_last_clone_shuts_down,
@@ -351,6 +358,7 @@ macro_rules! __conformance_checks {
             bound_values_are_made_once_on_the_runtime,
             bound_values_follow_their_runtime,
             bound_makers_can_fail,
+            a_bound_values_panicking_drop_is_contained,
             streams_iterate_on_the_runtime,
             io_over_the_bridge,
         );
@@ -409,7 +417,7 @@ macro_rules! __conformance_checks_table {
             ///
             /// let suite = Suite::new(SmolRuntime::start).local_tasks();
             /// let checks = Suite::checks();
-            /// assert_eq!(checks.len(), 29);
+            /// assert_eq!(checks.len(), 31);
             /// let (name, reuse) = checks[0];
             /// assert_eq!(name, "reuse");
             /// reuse(&suite);

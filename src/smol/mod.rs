@@ -17,7 +17,7 @@ use concurrent_queue::ConcurrentQueue;
 use event_listener::Event;
 
 use crate::{
-    job::{Job, LocalJob},
+    job::{Job, LocalJob, contain, drop_payload, panic_text},
     kit::{HotWindow, ThreadMark, Threads},
     runtime::BridgeRuntime,
 };
@@ -253,7 +253,7 @@ impl SmolBuilder {
             let serve = move || {
                 run(thread_shared, thread_jobs, thread_local_jobs);
                 if let Some(hook) = on_stop {
-                    let _ = panic::catch_unwind(AssertUnwindSafe(|| hook()));
+                    contain("a SmolRuntime thread's on_thread_stop hook", || hook());
                 }
             };
             // A start hook runs before the thread serves, and is waited for: a hook that
@@ -266,10 +266,12 @@ impl SmolBuilder {
                         let started = panic::catch_unwind(AssertUnwindSafe(|| hook()));
                         let failed = started.is_err();
                         let _ = ready.send(started.map_err(|payload| {
-                            io::Error::other(format!(
+                            let err = io::Error::other(format!(
                                 "a SmolRuntime thread's on_thread_start hook panicked: {}",
                                 panic_text(&*payload)
-                            ))
+                            ));
+                            drop_payload(payload);
+                            err
                         }));
                         if failed {
                             return;
@@ -370,15 +372,6 @@ impl SmolRuntime {
 /// How many steps the queue holds before they go to the overflow queue.
 const QUEUE: usize = 4096;
 
-/// A panic's message, if it has one.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
-}
-
 /// The body of each runtime thread.
 fn run(
     shared: Arc<Shared>,
@@ -406,7 +399,14 @@ fn run(
         }));
         // Jobs catch their own panics; anything else that unwinds here must not end the
         // thread while the runtime is meant to run.
-        if ran.is_ok() || shared.stopping.load(Ordering::SeqCst) {
+        let escaped = match ran {
+            Ok(()) => false,
+            Err(payload) => {
+                drop_payload(payload);
+                true
+            }
+        };
+        if !escaped || shared.stopping.load(Ordering::SeqCst) {
             break;
         }
         crate::context::lifecycle!(

@@ -44,6 +44,33 @@ fn counting(
     (bound, reports)
 }
 
+/// A `Bound` whose every value panics when dropped, and reports its drop first.
+fn bombs(
+    bridge: &Bridge,
+) -> (
+    crate::Bound<PanicOnDrop>,
+    mpsc::Receiver<mpsc::Receiver<String>>,
+) {
+    let (made, reports) = mpsc::channel();
+    let made = std::sync::Mutex::new(made);
+    let bound = bridge.bind(move || {
+        let (bomb, dropped) = PanicOnDrop::new();
+        let _ = made.lock().unwrap().send(dropped);
+        async move { bomb }
+    });
+    (bound, reports)
+}
+
+/// Makes `bound`'s value on the runtime with a call, and returns the receiver its drop reports
+/// to.
+fn made(
+    bound: &crate::Bound<PanicOnDrop>,
+    reports: &mpsc::Receiver<mpsc::Receiver<String>>,
+) -> mpsc::Receiver<String> {
+    bound.call(|_| async {}).unwrap();
+    reports.recv_timeout(PATIENCE).expect("the value was made")
+}
+
 fn serial(bound: &crate::Bound<Made>) -> usize {
     bound
         .call(|made| {
@@ -54,6 +81,47 @@ fn serial(bound: &crate::Bound<Made>) -> usize {
 }
 
 impl Suite {
+    /// **Bound values.** A bound value whose `Drop` panics (one that owns a tokio `Runtime`
+    /// panics when dropped inside an async context, say) never takes the process down: its
+    /// panic is contained wherever it goes, when its runtime is retired, when the last clone
+    /// of its `Bound` goes and at shutdown, and it is dropped all the same. (A runtime that
+    /// stopped used to drop the job that drops the values unrun, and async-task aborts the
+    /// process on a panic as it drops a task's future.)
+    pub fn a_bound_values_panicking_drop_is_contained(&self) {
+        let suite = self.clone();
+        bounded("a_bound_values_panicking_drop_is_contained", move || {
+            let bridge = suite.bridge();
+            if suite.owns_runtime() {
+                let (bound, reports) = bombs(&bridge);
+                let dropped = made(&bound, &reports);
+                let latch = Latch::new();
+                let blockers = support::retire(&bridge, suite.thread_count(), &latch);
+                latch.release();
+                for blocker in blockers {
+                    let _ = blocker.join();
+                }
+                dropped
+                    .recv_timeout(PATIENCE)
+                    .expect("a value is dropped when its runtime is retired");
+            }
+            let (bound, reports) = bombs(&bridge);
+            let dropped = made(&bound, &reports);
+            drop(bound);
+            dropped
+                .recv_timeout(PATIENCE)
+                .expect("a value is dropped when its last `Bound` goes");
+            assert_eq!(bridge.call(async { 1 }).unwrap(), 1, "the bridge serves on");
+
+            let (bound, reports) = bombs(&bridge);
+            let dropped = made(&bound, &reports);
+            assert!(bridge.shutdown_timeout(PATIENCE));
+            dropped
+                .recv_timeout(PATIENCE)
+                .expect("a value is dropped at shutdown");
+            drop(bound);
+        });
+    }
+
     /// **Bound values.** A bound value is made once, on the runtime, and serves every call and
     /// every caller after; concurrent first calls make it once. Dropping the last clone of the
     /// `Bound` drops it on the runtime, not on the caller's thread.

@@ -92,6 +92,42 @@ impl Suite {
         });
     }
 
+    /// **Shutdown.** Shutdown keeps its grace even when a runtime thread's thread-locals take
+    /// long to drop (a cache a task left there, whose destructor blocks): it never joins a
+    /// thread that has not finished, and a later shutdown sees the thread gone once it is.
+    /// (Threads used to be joined without a bound once their body returned, before their
+    /// thread-local destructors ran: a destructor that blocked held the shutdown, forever if
+    /// it waited for the shutdown's caller.)
+    pub fn shutdown_does_not_wait_for_thread_locals(&self) {
+        let suite = self.clone();
+        bounded("shutdown_does_not_wait_for_thread_locals", move || {
+            let bridge = suite.bridge();
+            let latch = Latch::new();
+            let (dropping_tx, dropping) = mpsc::channel();
+            let held = BlocksOnDrop {
+                dropping: dropping_tx,
+                released: latch.clone(),
+            };
+            bridge
+                .call(async move { HELD.with(|slot| *slot.borrow_mut() = Some(held)) })
+                .unwrap();
+            // Returns within its grace, though the destructor blocks until after it returns.
+            bridge.shutdown_timeout(Duration::from_millis(100));
+            if suite.owns_runtime() {
+                dropping
+                    .recv_timeout(PATIENCE)
+                    .expect("the thread-local is dropped as its runtime thread exits");
+            }
+            latch.release();
+            if suite.owns_runtime() {
+                assert!(
+                    bridge.shutdown_timeout(PATIENCE),
+                    "once its destructor is done, the thread exits, and a second shutdown sees it"
+                );
+            }
+        });
+    }
+
     /// **Shutdown.** Shutdown from a task on the bridge schedules the stop and returns.
     pub fn shutdown_from_the_bridge_itself(&self) {
         let suite = self.clone();
@@ -189,5 +225,24 @@ impl Suite {
                 .expect("the detached future was never dropped");
             assert!(is_runtime_thread_name(&on), "dropped on {on}");
         });
+    }
+}
+
+std::thread_local! {
+    /// Where [`Suite::shutdown_does_not_wait_for_thread_locals`] leaves a value on a runtime
+    /// thread.
+    static HELD: std::cell::RefCell<Option<BlocksOnDrop>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A thread-local value whose destructor says it started, then blocks until released.
+struct BlocksOnDrop {
+    dropping: mpsc::Sender<()>,
+    released: Latch,
+}
+
+impl Drop for BlocksOnDrop {
+    fn drop(&mut self) {
+        let _ = self.dropping.send(());
+        self.released.wait();
     }
 }

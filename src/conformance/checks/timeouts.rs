@@ -121,7 +121,8 @@ impl Suite {
 
     /// **Timeouts.** A call's deadline holds while the runtime that replaces a dead one starts: the
     /// call gives up at its deadline while the factory is still running, and the start goes on and
-    /// serves the next call. So does a `spawn_timeout`'s, while the first runtime starts.
+    /// serves the next call. So does a `spawn_timeout`'s, while the first runtime starts, and a
+    /// per-call bridge's, while the call's own runtime starts.
     pub fn deadlines_hold_while_a_runtime_starts(&self) {
         let suite = self.clone();
         bounded("deadlines_hold_while_a_runtime_starts", move || {
@@ -159,6 +160,27 @@ impl Suite {
             gate.release();
             assert_eq!(bridge.spawn(async { 4 }).unwrap().join().unwrap(), 4);
             assert_eq!(bridge.stats().started, 1);
+
+            // A per-call bridge, whose every call starts a runtime: the call's deadline holds
+            // while its own runtime starts. (Its factory used to run on the caller's thread,
+            // past the deadline.)
+            let gate = Latch::new();
+            let started = Arc::new(AtomicBool::new(false));
+            let (factory_gate, factory_started) = (gate.clone(), started.clone());
+            let factory = (suite.setup)();
+            let bridge = Bridge::per_call(move || {
+                factory_gate.wait();
+                factory_started.store(true, Ordering::SeqCst);
+                factory()
+            });
+            let err = bridge.call_timeout(async { 5 }, SHORT).unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            assert!(
+                !started.load(Ordering::SeqCst),
+                "a per-call bridge's call waited for its factory past its deadline"
+            );
+            gate.release();
+            assert_eq!(bridge.call_timeout(async { 6 }, PATIENCE).unwrap(), 6);
         });
     }
 }
