@@ -5,6 +5,7 @@
 //! cargo run --release --example compare -- --quick  # under 30 seconds
 //! cargo run --release --example compare -- --json   # one JSON object per cell
 //! cargo run --release --example compare -- --svg compare.svg
+//! cargo run --release --example compare -- --json-out run.json > run.txt  # both, one run
 //! ```
 //!
 //! Every cell is one strategy running one workload from 1, 4 or 16 caller threads for a fixed
@@ -42,7 +43,7 @@ use patterns::{Kind, Session, Strategy, Target, Workload, step};
 static ALLOCATOR: os::Counting = os::Counting;
 
 const USAGE: &str = "\
-Usage: compare [--quick] [--json] [--svg FILE]
+Usage: compare [--quick] [--json] [--json-out FILE] [--svg FILE]
 
 Measures loopbridge (persistent and per-call, on smol, tokio current_thread and tokio
 multi_thread) against reference patterns (block_on inline, a raw thread handoff, the
@@ -52,6 +53,8 @@ real reqwest::blocking client beside reqwest's async client on a loopbridge brid
 Options:
   --quick       short cells: the whole run takes under 30 seconds
   --json        print one JSON object per cell (a JSON array) instead of the table
+  --json-out FILE
+                also write that JSON to FILE, beside the table: both from one run
   --svg FILE    also write a chart of median latencies to FILE
   -h, --help    print this help
 
@@ -66,6 +69,7 @@ pub const CALLERS: [usize; 3] = [1, 4, 16];
 struct Options {
     quick: bool,
     json: bool,
+    json_out: Option<String>,
     svg: Option<String>,
 }
 
@@ -75,6 +79,7 @@ fn parse(args: lexopt::Parser) -> Result<Option<Options>, lexopt::Error> {
     let mut options = Options {
         quick: false,
         json: false,
+        json_out: None,
         svg: None,
     };
     let mut args = args;
@@ -82,6 +87,7 @@ fn parse(args: lexopt::Parser) -> Result<Option<Options>, lexopt::Error> {
         match arg {
             Long("quick") => options.quick = true,
             Long("json") => options.json = true,
+            Long("json-out") => options.json_out = Some(args.value()?.string()?),
             Long("svg") => options.svg = Some(args.value()?.string()?),
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
@@ -118,6 +124,13 @@ fn main() -> ExitCode {
         println!("{}", json::render(&report));
     } else {
         print!("{}", report::table(&report, plan.cell));
+    }
+    if let Some(file) = options.json_out {
+        if let Err(err) = std::fs::write(&file, json::render(&report)) {
+            eprintln!("error: could not write {file}: {err}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {file}");
     }
     if let Some(file) = options.svg {
         if let Err(err) = std::fs::write(&file, report::svg(&report.cells)) {
