@@ -96,6 +96,16 @@ impl BridgeRuntime for PoolRuntime {
         self.mark.is_current_thread()
     }
 
+    /// The pool's futures need no context of their own: a caller can poll them as it is,
+    /// while the pool runs.
+    fn enter(&self, f: &mut dyn FnMut()) -> bool {
+        if self.stopping.load(Ordering::Acquire) {
+            return false;
+        }
+        f();
+        true
+    }
+
     fn shutdown(&self, grace: Duration) -> bool {
         self.begin_stop();
         if self.is_runtime_thread() {
@@ -131,4 +141,11 @@ fn main() -> Result<(), loopbridge::BridgeError> {
 loopbridge::conformance_suite!(
     futures_pool,
     loopbridge::conformance::Suite::new(|| super::PoolRuntime::start(2)).threads(2)
+);
+#[cfg(test)]
+loopbridge::conformance_suite!(
+    futures_pool_caller_driven,
+    loopbridge::conformance::Suite::new(|| super::PoolRuntime::start(2))
+        .threads(2)
+        .drive(loopbridge::Drive::Caller)
 );

@@ -35,6 +35,8 @@ std::thread_local! {
     static STEPPING: RefCell<Weak<Generation>> = const { RefCell::new(Weak::new()) };
     /// On a one-off thread serving a nested call: the id of the bridge it serves.
     static ONE_OFF_FOR: Cell<u64> = const { Cell::new(0) };
+    /// On a caller driving a call itself (`Drive::Caller`): the call's generation.
+    static DRIVING: RefCell<Option<Arc<Generation>>> = const { RefCell::new(None) };
 }
 
 // The same for the models: loom's `thread_local!` gives each model thread its own, and takes
@@ -44,6 +46,7 @@ loom::thread_local! {
     static STEPS_OF: Cell<u64> = Cell::new(0);
     static STEPPING: RefCell<Weak<Generation>> = RefCell::new(Weak::new());
     static ONE_OFF_FOR: Cell<u64> = Cell::new(0);
+    static DRIVING: RefCell<Option<Arc<Generation>>> = RefCell::new(None);
 }
 
 // Aligned so that the `Arc`'s reference counts, which every call's task touches from the
@@ -295,10 +298,32 @@ impl Generation {
 /// serving a nested call, which runs no generation's steps. Outside a step it is the last
 /// generation the thread ran a step of, so ask only from inside one.
 pub(crate) fn stepping() -> Option<Arc<Generation>> {
+    if let Some(driving) = DRIVING.with(|driving| driving.borrow().clone()) {
+        return Some(driving);
+    }
     if ONE_OFF_FOR.with(Cell::get) != 0 {
         return None;
     }
     STEPPING.with(|stepping| stepping.borrow().upgrade())
+}
+
+/// Marks the current thread as driving a call of a generation itself, while it lives: code
+/// in the call's future finds that generation through [`stepping`], as it would on a thread
+/// of the runtime. Calls driven inside one another each see their own.
+pub(crate) struct Driving(Option<Arc<Generation>>);
+
+impl Driving {
+    pub(crate) fn enter(generation: &Arc<Generation>) -> Driving {
+        Driving(DRIVING.with(|driving| driving.replace(Some(generation.clone()))))
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        let ours = DRIVING.with(|driving| driving.replace(previous));
+        drop(ours);
+    }
 }
 
 /// Marks the current thread as a one-off thread serving nested calls of the bridge with id

@@ -17,7 +17,7 @@ use crate::{
     job::{Job, LocalBoxFuture, LocalJob, contain, drop_quietly},
     registry::Abortable,
     runtime::BoxFuture,
-    slot::{Outcome, Slot},
+    slot::{Outcome, Payload, Slot},
     sync::Arc,
 };
 
@@ -173,9 +173,20 @@ where
     let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
         future.as_mut().project().future.set(None)
     }));
-    // What is discarded (an output the panic replaces, a second payload) is dropped quietly:
-    // its `Drop` is the caller's code too, and must not unwind into the runtime.
-    let outcome = match (outcome, dropped) {
+    if let Some(outcome) = settle(outcome, dropped) {
+        slot.complete(outcome);
+    }
+}
+
+/// A call's outcome once its future has been dropped, `dropped` being how that went: a panic
+/// in the future's `Drop` is the call's panic, unless the future panicked first. What is
+/// discarded (an output the panic replaces, a second payload) is dropped quietly: its `Drop`
+/// is the caller's code too, and must not unwind into a runtime.
+pub(crate) fn settle<T>(
+    outcome: Option<Outcome<T>>,
+    dropped: Result<(), Payload>,
+) -> Option<Outcome<T>> {
+    match (outcome, dropped) {
         (Some(Outcome::Panic(first)), second) => {
             drop_quietly(second);
             Some(Outcome::Panic(first))
@@ -188,9 +199,6 @@ where
             drop_quietly(dropped);
             outcome
         }
-    };
-    if let Some(outcome) = outcome {
-        slot.complete(outcome);
     }
 }
 

@@ -339,7 +339,7 @@ mod wait;
 
 pub use crate::bound::Bound;
 pub use crate::bridge::{
-    Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy,
+    Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, Drive, NestedPolicy,
 };
 pub use crate::error::BridgeError;
 pub use crate::global::{global, shutdown_global};

@@ -33,7 +33,7 @@ use crate::{
     runtime::{BoxFuture, BridgeRuntime},
     slot::{Outcome, Slot},
     sync::{
-        Arc, Condvar, Mutex, lock,
+        Arc, AtomicBool, Condvar, Mutex, Ordering, lock,
         thread::{self, JoinHandle, ThreadId},
         wait_on,
     },
@@ -233,6 +233,11 @@ impl BridgeRuntime for ModelRuntime {
         Err(io::Error::other("nested calls are not modelled"))
     }
 
+    fn enter(&self, f: &mut dyn FnMut()) -> bool {
+        f();
+        true
+    }
+
     fn shutdown(&self, grace: Duration) -> bool {
         let mut queue = lock(&self.shared.queue);
         queue.stopping = true;
@@ -279,6 +284,15 @@ impl RuntimeCounts {
     fn bridge(&self) -> Bridge {
         let counts = self.clone();
         Bridge::with_runtime(move || Ok(ModelRuntime::start(&counts, Mode::Works)))
+    }
+
+    /// A bridge whose calls are polled by their callers (`Drive::Caller`).
+    fn bridge_caller_driven(&self) -> Bridge {
+        let counts = self.clone();
+        Bridge::builder()
+            .drive(crate::Drive::Caller)
+            .runtime(move || Ok(ModelRuntime::start(&counts, Mode::Works)))
+            .build()
     }
 
     /// A bridge whose first runtime is wedged (see [`Queue::wedged`]); the ones after it work.
@@ -641,4 +655,118 @@ fn a_detached_task_leaves_nothing_in_flight() {
         assert!(matches!(bridge.call(async {}), Ok(())));
         assert_eq!(bridge.in_flight_for_model(), 0);
     });
+}
+
+/// A caller-driven call parks its caller between polls, and a wake from a third thread, at any
+/// point (before the first poll, during it, between the poll and the park), always unparks it:
+/// the call gets its value, polled on the caller's thread.
+#[test]
+fn a_caller_driven_call_is_woken() {
+    model_bridge(
+        RuntimeCounts::bridge_caller_driven,
+        |bridge, _ledger, _counts| {
+            let signal = Signal::new();
+            let firer = signal.clone();
+            let third = thread::spawn(move || firer.fire());
+            let caller = thread::current().id();
+            let polled_on = bridge.call(async move {
+                let value = signal.await;
+                (value, thread::current().id())
+            });
+            assert!(matches!(polled_on, Ok((7, on)) if on == caller));
+            third.join().unwrap();
+        },
+    );
+}
+
+/// A caller-driven call parked on a future that is never ready, while the bridge shuts down:
+/// the close wakes the caller wherever it is (not yet registered, registered, parked), the
+/// call fails with `Shutdown`, and its future is dropped exactly once, on the caller's thread,
+/// before the call returns.
+#[test]
+fn shutdown_races_a_caller_driven_call() {
+    model_bridge(
+        RuntimeCounts::bridge_caller_driven,
+        |bridge, _ledger, _counts| {
+            let stopper = bridge.clone();
+            let stop = thread::spawn(move || stopper.shutdown_timeout(Duration::from_secs(1)));
+            let seen = Arc::new(std::sync::Mutex::new((false, None)));
+            match bridge.call(Stuck(seen.clone())) {
+                // Shut down before the call found its runtime: nothing was polled.
+                Err(BridgeError::Shutdown) => {}
+                other => panic!("a caller-driven call racing shutdown got {other:?}"),
+            }
+            let (polled, dropped_on) = *seen.lock().unwrap();
+            assert_eq!(
+                dropped_on,
+                Some(thread::current().id()),
+                "dropped on the caller, already"
+            );
+            let _ = polled;
+            assert!(stop.join().unwrap());
+        },
+    );
+}
+
+/// The future of a caller-driven call is woken from a third thread while the bridge shuts
+/// down: the cancel and the wake race, and exactly one wins. The call gets its value or
+/// `Shutdown`, never hangs, and its future is dropped once, on the caller.
+#[test]
+fn a_caller_driven_cancel_races_a_wake() {
+    model_bridge(
+        RuntimeCounts::bridge_caller_driven,
+        |bridge, ledger, _counts| {
+            let signal = Signal::new();
+            let firer = signal.clone();
+            // Both other threads unpark the caller, and one of them may do so after the call has
+            // returned. loom takes a late unpark for the end of a `join` the caller is blocked in
+            // (std's `unpark` only leaves a token for the next `park`), so the caller joins each
+            // thread only once it is past its unpark.
+            let (fired, stopped) = (
+                Arc::new(AtomicBool::new(false)),
+                Arc::new(AtomicBool::new(false)),
+            );
+            let (fired_set, stopped_set) = (fired.clone(), stopped.clone());
+            let third = thread::spawn(move || {
+                firer.fire();
+                fired_set.store(true, Ordering::SeqCst);
+            });
+            let stopper = bridge.clone();
+            let stop = thread::spawn(move || {
+                let all_exited = stopper.shutdown_timeout(Duration::from_secs(1));
+                stopped_set.store(true, Ordering::SeqCst);
+                all_exited
+            });
+            let guard = ledger.ready();
+            let caller = thread::current().id();
+            let dropped_on = Arc::new(std::sync::Mutex::new(None));
+            let on = dropped_on.clone();
+            let outcome = bridge.call(async move {
+                let _tracked = guard.await;
+                let _drop = OnDrop(move || *on.lock().unwrap() = Some(thread::current().id()));
+                signal.await
+            });
+            match outcome {
+                Ok(7) | Err(BridgeError::Shutdown) => {}
+                other => panic!("a woken call racing shutdown got {other:?}"),
+            }
+            if let Some(on) = *dropped_on.lock().unwrap() {
+                assert_eq!(on, caller, "dropped on the caller");
+            }
+            while !(fired.load(Ordering::SeqCst) && stopped.load(Ordering::SeqCst)) {
+                thread::yield_now();
+            }
+            third.join().unwrap();
+            assert!(stop.join().unwrap());
+        },
+    );
+}
+
+/// Runs its closure when dropped.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
 }

@@ -178,6 +178,36 @@ pub trait BridgeRuntime: fmt::Debug + Send + Sync + 'static {
         None
     }
 
+    /// Runs `f` on the calling thread inside this runtime's context, for a caller that polls
+    /// a bridged future itself ([`Drive::Caller`](crate::Drive::Caller)): whatever the future
+    /// does on its first poll and after (a spawn, a timer, a socket) must reach this runtime
+    /// from that thread. Returns whether `f` ran.
+    ///
+    /// `f` polls the future, parks the thread between polls and drops the future, all before
+    /// it returns; the runtime's own threads keep driving its reactor and timers meanwhile,
+    /// and wake the caller. On tokio that context is the runtime's handle, entered; a runtime
+    /// whose futures need no context of their own (smol's async-io) runs `f` as it is.
+    ///
+    /// Declining (returning `false` without running `f`) sends the call the runtime-driven way
+    /// ([`Drive::Runtime`](crate::Drive::Runtime)), through [`spawn`](BridgeRuntime::spawn).
+    /// Decline once the runtime is stopping: the call then finds it dead there, and moves to a
+    /// fresh runtime. The default always declines; override it only if every future that works
+    /// on the runtime's threads works on a caller's thread in this context.
+    ///
+    /// ```
+    /// use loopbridge::{BridgeRuntime, SmolRuntime};
+    ///
+    /// let runtime = SmolRuntime::start()?;
+    /// let mut ran = false;
+    /// assert!(runtime.enter(&mut || ran = true));
+    /// assert!(ran);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn enter(&self, f: &mut dyn FnMut()) -> bool {
+        let _ = f;
+        false
+    }
+
     /// Returns `true` if the runtime can run futures that are not `Send`
     /// ([`spawn_local`](BridgeRuntime::spawn_local)). The default is `false`, and
     /// [`Bridge::call_local`](crate::Bridge::call_local) then fails with
@@ -216,6 +246,9 @@ macro_rules! forward_runtime {
             }
             fn activity(&self) -> Option<u64> {
                 (**self).activity()
+            }
+            fn enter(&self, f: &mut dyn FnMut()) -> bool {
+                (**self).enter(f)
             }
             fn supports_local(&self) -> bool {
                 (**self).supports_local()

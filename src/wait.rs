@@ -9,43 +9,88 @@ use crate::{
     slot::{Outcome, Slot},
     spin,
     sync::{
-        Arc,
+        Arc, AtomicBool, Ordering,
         thread::{self, Thread},
     },
 };
 
-/// Wakes a parked caller thread.
-struct Unparker(Thread);
+/// Wakes a parked caller thread, and leaves a mark a spinning one can see.
+pub(crate) struct Unparker {
+    thread: Thread,
+    /// Set by every wake; taken by a caller that polls its own future (see `caller`), so that
+    /// it can spin for a wake before it parks.
+    woken: AtomicBool,
+}
+
+impl Unparker {
+    fn new() -> Arc<Unparker> {
+        Arc::new(Unparker {
+            thread: thread::current(),
+            woken: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether a wake came since the last call, clearing the mark.
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.swap(false, Ordering::Acquire)
+    }
+
+    /// Whether a wake came since the mark was last taken.
+    pub(crate) fn is_woken(&self) -> bool {
+        self.woken.load(Ordering::Acquire)
+    }
+}
 
 impl Wake for Unparker {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
     }
 }
 
 #[cfg(not(loopbridge_loom))]
 std::thread_local! {
     /// One waker per caller thread, made on its first blocking call and reused after.
-    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
+    static THREAD_WAKER: (Arc<Unparker>, Waker) = {
+        let unparker = Unparker::new();
+        (unparker.clone(), Waker::from(unparker))
+    };
 }
 
 /// Under loom, a fresh waker per wait: a model's threads share one OS thread, so a std
 /// thread-local would hand one model thread another's waker.
 #[cfg(loopbridge_loom)]
-fn thread_waker() -> Waker {
-    Waker::from(Arc::new(Unparker(thread::current())))
+pub(crate) fn thread_waker() -> Waker {
+    Waker::from(Unparker::new())
 }
 
+/// A waker that unparks the current thread: one per thread, reused (see `THREAD_WAKER`).
 #[cfg(not(loopbridge_loom))]
-fn thread_waker() -> Waker {
+pub(crate) fn thread_waker() -> Waker {
+    thread_unparker().1
+}
+
+/// The current thread's waker and its wake mark.
+#[cfg(loopbridge_loom)]
+pub(crate) fn thread_unparker() -> (Arc<Unparker>, Waker) {
+    let unparker = Unparker::new();
+    (unparker.clone(), Waker::from(unparker))
+}
+
+/// The current thread's waker and its wake mark.
+#[cfg(not(loopbridge_loom))]
+pub(crate) fn thread_unparker() -> (Arc<Unparker>, Waker) {
     THREAD_WAKER
-        .try_with(Waker::clone)
+        .try_with(|(unparker, waker)| (unparker.clone(), waker.clone()))
         // During thread-local destruction: make a fresh one.
-        .unwrap_or_else(|_| Waker::from(Arc::new(Unparker(thread::current()))))
+        .unwrap_or_else(|_| {
+            let unparker = Unparker::new();
+            (unparker.clone(), Waker::from(unparker))
+        })
 }
 
 /// Parks the current thread until `slot` has an outcome, or until `deadline`. Runs

@@ -1,6 +1,7 @@
-//! The conformance suite on the default adapter, with one thread and with three.
+//! The conformance suite on the default adapter, with one thread and with three, in both drive
+//! modes.
 
-use loopbridge::{SmolRuntime, conformance::Suite};
+use loopbridge::{Drive, SmolRuntime, conformance::Suite};
 
 loopbridge::conformance_suite!(
     smol_one_thread,
@@ -11,4 +12,17 @@ loopbridge::conformance_suite!(
     Suite::new(|| SmolRuntime::with_threads(3))
         .threads(3)
         .local_tasks()
+);
+loopbridge::conformance_suite!(
+    smol_one_thread_caller_driven,
+    Suite::new(SmolRuntime::start)
+        .local_tasks()
+        .drive(Drive::Caller)
+);
+loopbridge::conformance_suite!(
+    smol_three_threads_caller_driven,
+    Suite::new(|| SmolRuntime::with_threads(3))
+        .threads(3)
+        .local_tasks()
+        .drive(Drive::Caller)
 );

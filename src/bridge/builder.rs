@@ -9,7 +9,7 @@ use std::{
 use crate::{runtime::BridgeRuntime, smol::SmolRuntime, stats::Counters, sync::Arc};
 
 use super::{
-    config::{DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy},
+    config::{DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, Drive, NestedPolicy},
     handle::Bridge,
     inner::Inner,
     supply::{Factory, Supply},
@@ -38,6 +38,7 @@ pub struct BridgeBuilder {
     probe_timeout: Duration,
     shutdown_grace: Duration,
     nested: NestedPolicy,
+    drive: Drive,
     per_call: bool,
 }
 
@@ -56,6 +57,7 @@ impl BridgeBuilder {
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             nested: NestedPolicy::Fallback,
+            drive: Drive::Runtime,
             per_call: false,
         }
     }
@@ -135,6 +137,22 @@ impl BridgeBuilder {
         self
     }
 
+    /// Sets who polls a blocking call's future: the runtime's threads ([`Drive::Runtime`],
+    /// the default) or the caller's thread ([`Drive::Caller`]). See [`Drive`] for what each
+    /// promises.
+    ///
+    /// ```
+    /// use loopbridge::{Bridge, Drive};
+    ///
+    /// let bridge = Bridge::builder().drive(Drive::Caller).build();
+    /// assert_eq!(bridge.call(async { 1 })?, 1);
+    /// # Ok::<(), loopbridge::BridgeError>(())
+    /// ```
+    pub fn drive(mut self, drive: Drive) -> BridgeBuilder {
+        self.drive = drive;
+        self
+    }
+
     /// Makes the bridge start a fresh runtime for every call and shut it down afterwards,
     /// instead of keeping one (see [`Bridge::per_call`]).
     ///
@@ -175,6 +193,7 @@ impl BridgeBuilder {
                 probe_timeout: self.probe_timeout,
                 shutdown_grace: self.shutdown_grace,
                 nested: self.nested,
+                drive: self.drive,
                 stats,
             }),
         }
@@ -193,6 +212,7 @@ impl fmt::Debug for BridgeBuilder {
             .field("probe_timeout", &self.probe_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("nested", &self.nested)
+            .field("drive", &self.drive)
             .field("per_call", &self.per_call)
             .finish_non_exhaustive()
     }

@@ -18,7 +18,8 @@ use crate::{
 };
 
 use super::{
-    config::NestedPolicy,
+    caller::{self, Driven},
+    config::{Drive, NestedPolicy},
     handle::Bridge,
     nested,
     submit::{Register, Submitted, submit},
@@ -108,8 +109,8 @@ impl Bridge {
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
         let _in_flight = CallCounts::enter(&*inner.stats);
-        let generation = inner.supply.generation(deadline)?;
-        let future = Context::capture().attach(future);
+        let mut generation = inner.supply.generation(deadline)?;
+        let mut future = Context::capture().attach(future);
         let nested = generation.blocks_itself_here(inner.id);
         if nested {
             if inner.nested == NestedPolicy::Error {
@@ -131,6 +132,18 @@ impl Bridge {
             };
             inner.finish_call(&slot, call, deadline, None)
         } else {
+            if inner.drive == Drive::Caller {
+                if generation.is_closed() {
+                    // Retired or shut down under us: a fresh one, as `submit` would find.
+                    inner.supply.unpublish(&generation);
+                    generation = inner.supply.generation(deadline)?;
+                }
+                match caller::drive(&generation, future, deadline) {
+                    Driven::Done(outcome) => return inner.finish_driven(&generation, outcome),
+                    // The runtime cannot serve it: it runs there, as `Drive::Runtime`.
+                    Driven::Declined(declined) => future = declined,
+                }
+            }
             // Registered by its caller before it parks, or by its job once its future is
             // pending, whichever comes first.
             let slot = Slot::late_on(&generation);

@@ -177,6 +177,7 @@ impl fmt::Debug for Bridge {
             (false, None) => s.field("state", &"idle"),
         };
         s.field("nested", &inner.nested)
+            .field("drive", &inner.drive)
             .field("per_call", &inner.supply.per_call())
             .field("probe_timeout", &inner.probe_timeout)
             .field("shutdown_grace", &inner.shutdown_grace)

@@ -15,7 +15,7 @@ use crate::{
 };
 
 use super::{
-    config::NestedPolicy,
+    config::{Drive, NestedPolicy},
     health,
     submit::{Submitted, register_late},
     supply::Supply,
@@ -27,6 +27,7 @@ pub(crate) struct Inner {
     pub(crate) probe_timeout: Duration,
     pub(crate) shutdown_grace: Duration,
     pub(crate) nested: NestedPolicy,
+    pub(crate) drive: Drive,
     pub(crate) stats: Arc<Counters>,
 }
 
@@ -82,6 +83,30 @@ impl Inner {
                 Err(BridgeError::TimedOut)
             }
         }
+    }
+
+    /// After a caller-driven call (see `caller`): counts its outcome, and does what follows a
+    /// call's outcome or timeout on `generation`, as [`finish_call`](Self::finish_call) does.
+    pub(crate) fn finish_driven<T>(
+        &self,
+        generation: &Arc<Generation>,
+        outcome: Outcome<T>,
+    ) -> Result<T, BridgeError> {
+        self.stats.observe(&outcome);
+        if let Outcome::Failed(BridgeError::TimedOut) = outcome {
+            lifecycle!(
+                debug,
+                bridge = generation.bridge,
+                generation = generation.id,
+                "bridge call timed out"
+            );
+            if self.supply.timed_out(generation) {
+                self.check_health(generation, Lane::Shared);
+            }
+        } else {
+            self.supply.finished(generation);
+        }
+        outcome.into_result()
     }
 
     /// After a timeout: probes `generation`, and retires it if it made no progress while the

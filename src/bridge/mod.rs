@@ -8,6 +8,7 @@
 //! - `health`: the probe that follows a timeout;
 //! - `submit`: handing a call's first step to a runtime;
 //! - `nested`: nested calls on a one-off thread;
+//! - `caller`: caller-driven calls, polled on the caller's thread;
 //! - `inner`: the state behind the handles, and what follows a call's outcome or timeout;
 //! - `handle`: [`Bridge`] itself, its docs and lifecycle;
 //! - `call`: `call`, `call_local`, `spawn`;
@@ -15,6 +16,7 @@
 
 mod builder;
 mod call;
+mod caller;
 mod config;
 mod handle;
 mod health;
@@ -27,6 +29,6 @@ mod tests;
 
 pub use self::{
     builder::BridgeBuilder,
-    config::{DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, NestedPolicy},
+    config::{DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, Drive, NestedPolicy},
     handle::Bridge,
 };

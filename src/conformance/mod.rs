@@ -44,9 +44,10 @@ use std::{
     time::Duration,
 };
 
-use crate::{BoxFuture, Bridge, BridgeBuilder, BridgeError, BridgeRuntime, NestedPolicy};
+use crate::{BoxFuture, Bridge, BridgeBuilder, BridgeError, BridgeRuntime, Drive, NestedPolicy};
 use support::{
-    DropSignal, Latch, PATIENCE, PanicOnDrop, SHORT, bounded, pending_with, thread_name,
+    DropSignal, Latch, PATIENCE, PanicOnDrop, SHORT, bounded, needs_the_runtime, pending_with,
+    thread_name,
 };
 
 type Factory = Arc<dyn Fn() -> io::Result<Box<dyn BridgeRuntime>> + Send + Sync>;
@@ -70,6 +71,7 @@ pub struct Suite {
     threads: usize,
     owns_runtime: bool,
     local: bool,
+    drive: Drive,
     timer: fn(Duration) -> BoxFuture,
 }
 
@@ -87,6 +89,7 @@ impl fmt::Debug for Suite {
             .field("threads", &self.threads)
             .field("owns_runtime", &self.owns_runtime)
             .field("local", &self.local)
+            .field("drive", &self.drive)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +115,7 @@ impl Suite {
             threads: 1,
             owns_runtime: true,
             local: false,
+            drive: Drive::Runtime,
             timer: async_io_timer,
         }
     }
@@ -141,6 +145,7 @@ impl Suite {
             threads: 1,
             owns_runtime: true,
             local: false,
+            drive: Drive::Runtime,
             timer: async_io_timer,
         }
     }
@@ -255,6 +260,41 @@ impl Suite {
         self
     }
 
+    /// Runs every check on bridges that drive their blocking calls this way (default
+    /// [`Drive::Runtime`]): a suite per mode checks both. The checks expect what each mode
+    /// promises, where a future is polled and dropped included.
+    ///
+    /// ```
+    /// use loopbridge::{conformance::Suite, Drive, SmolRuntime};
+    /// let suite = Suite::new(SmolRuntime::start).drive(Drive::Caller);
+    /// suite.reuse();
+    /// ```
+    pub fn drive(mut self, drive: Drive) -> Suite {
+        self.drive = drive;
+        self
+    }
+
+    /// Whether blocking calls are polled on their caller's thread (see [`drive`](Suite::drive)).
+    pub(crate) fn caller_driven(&self) -> bool {
+        self.drive == Drive::Caller
+    }
+
+    /// Checks that a blocking call's future was dropped where this suite's mode drops it: on
+    /// the runtime, or on `caller`, the thread that made the call.
+    pub(crate) fn assert_dropped_where_driven(&self, on: &str, caller: &str) {
+        if self.caller_driven() {
+            assert_eq!(
+                on, caller,
+                "a caller-driven call's future is dropped on its caller"
+            );
+        } else {
+            assert!(
+                is_runtime_thread_name(on),
+                "dropped on {on}, not on the runtime"
+            );
+        }
+    }
+
     /// A builder for a bridge on a fresh factory of this suite.
     ///
     /// ```
@@ -264,7 +304,9 @@ impl Suite {
     /// ```
     pub fn builder(&self) -> BridgeBuilder {
         let factory = (self.setup)();
-        Bridge::builder().runtime(move || factory())
+        Bridge::builder()
+            .runtime(move || factory())
+            .drive(self.drive)
     }
 
     /// A bridge on a fresh factory of this suite, with the default settings.
@@ -295,7 +337,7 @@ impl Suite {
     ) -> BridgeBuilder {
         let factory = (self.setup)();
         let made = AtomicUsize::new(0);
-        Bridge::builder().runtime(move || {
+        Bridge::builder().drive(self.drive).runtime(move || {
             let runtime = factory()?;
             match made.fetch_add(1, Ordering::SeqCst) {
                 0 => {
@@ -430,6 +472,20 @@ macro_rules! __conformance_checks_table {
 }
 
 crate::__conformance_checks!(__conformance_checks_table!());
+
+/// Runs `future` as a task on `bridge`'s runtime and returns its output: code that must run on
+/// a runtime thread whatever the bridge's drive mode.
+fn on_the_runtime<F>(bridge: &Bridge, future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    bridge
+        .spawn(future)
+        .expect("spawn on the bridge")
+        .join()
+        .expect("a task on the bridge")
+}
 
 fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
     payload

@@ -400,7 +400,7 @@ pub fn wedge(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crate
 pub fn retire(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
     let retired = bridge.stats().retired;
     let blockers = wedge(bridge, threads, latch);
-    let timed_out = bridge.call_timeout(async {}, SHORT);
+    let timed_out = bridge.call_timeout(needs_the_runtime(bridge), SHORT);
     assert!(
         timed_out
             .as_ref()
@@ -413,6 +413,28 @@ pub fn retire(bridge: &crate::Bridge, threads: usize, latch: &Latch) -> Vec<crat
         "the wedged runtime was not retired"
     );
     blockers
+}
+
+/// A future that completes only once `bridge`'s runtime has run a task for it: pending while
+/// the runtime is wedged, whoever polls it (a caller-driven call polls it on its caller, but
+/// the task it waits for needs the runtime).
+///
+/// ```
+/// use loopbridge::{Bridge, Drive, conformance::support::needs_the_runtime};
+///
+/// let bridge = Bridge::builder().drive(Drive::Caller).build();
+/// bridge.call(needs_the_runtime(&bridge))?;
+/// # Ok::<(), loopbridge::BridgeError>(())
+/// ```
+pub fn needs_the_runtime(
+    bridge: &crate::Bridge,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let bridge = bridge.clone();
+    async move {
+        if let Ok(task) = bridge.spawn(async {}) {
+            let _ = task.await;
+        }
+    }
 }
 
 /// Names of this process's threads, from `/proc/self/task/*/comm` (Linux; empty elsewhere).

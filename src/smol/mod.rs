@@ -557,6 +557,17 @@ impl BridgeRuntime for SmolRuntime {
         self.shared.mark.is_current_thread()
     }
 
+    /// async-io's timers and sockets need no context: `f` runs as it is, and the runtime's
+    /// threads (or async-io's own) drive the reactor that wakes it. Declines once the runtime
+    /// is stopping.
+    fn enter(&self, f: &mut dyn FnMut()) -> bool {
+        if self.shared.stopping.load(Ordering::Relaxed) {
+            return false;
+        }
+        f();
+        true
+    }
+
     fn supports_local(&self) -> bool {
         true
     }

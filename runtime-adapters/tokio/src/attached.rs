@@ -59,6 +59,10 @@ impl Attached {
         Ok(())
     }
 
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
     pub(crate) fn begin_stop(&self) {
         self.stopping.store(true, Ordering::Release);
         self.pump.stop();

@@ -382,6 +382,15 @@ impl TokioRuntime {
         }
     }
 
+    /// Whether the runtime (or, on `from_handle`, the bridge's use of it) is being stopped.
+    fn is_stopping(&self) -> bool {
+        match &self.kind {
+            Kind::CurrentThread(owned, _) => owned.driver.is_stopping(),
+            Kind::MultiThread(owned, ..) => owned.driver.is_stopping(),
+            Kind::Attached(attached) => attached.is_stopping(),
+        }
+    }
+
     /// Whether the current thread is inside this runtime's context: one of its workers, a
     /// thread in its `block_on` or `Handle::enter`, or one of its blocking-pool threads.
     fn in_context(&self) -> bool {
@@ -432,6 +441,20 @@ impl BridgeRuntime for TokioRuntime {
     /// arriving never count: a wedged runtime keeps receiving them.
     fn activity(&self) -> Option<u64> {
         Some(self.vitals.read(&self.handle))
+    }
+
+    /// Enters the runtime's handle around `f`: `tokio::spawn`, `Handle::current()`, tokio's
+    /// timers and sockets reach this runtime from the caller's thread, while the runtime's own
+    /// threads drive its IO and timers and wake the caller. (Not `Handle::block_on`, which
+    /// panics inside another runtime and cannot drive a current_thread runtime's IO.) Declines
+    /// once the runtime is stopping: the call then finds it dead the runtime-driven way.
+    fn enter(&self, f: &mut dyn FnMut()) -> bool {
+        if self.is_stopping() {
+            return false;
+        }
+        let _context = self.handle.enter();
+        f();
+        true
     }
 
     fn supports_local(&self) -> bool {

@@ -1,8 +1,8 @@
-//! The conformance suite on every tokio flavour.
+//! The conformance suite on every tokio flavour, in both drive modes.
 
 mod app;
 
-use loopbridge::conformance::Suite;
+use loopbridge::{Drive, conformance::Suite};
 use loopbridge_tokio::TokioRuntime;
 
 /// An application runtime per check: the checks wedge it, which must not slow the others. It
@@ -51,4 +51,26 @@ loopbridge::conformance_suite!(
         TokioRuntime::from_builder(builder)
     })
     .threads(2)
+);
+loopbridge::conformance_suite!(
+    tokio_current_thread_caller_driven,
+    Suite::new(TokioRuntime::current_thread)
+        .local_tasks()
+        .drive(Drive::Caller)
+);
+loopbridge::conformance_suite!(
+    tokio_multi_thread_caller_driven,
+    Suite::new(|| TokioRuntime::multi_thread(3))
+        .threads(3)
+        .drive(Drive::Caller)
+);
+loopbridge::conformance_suite!(
+    tokio_from_handle_caller_driven,
+    Suite::per_check(|| {
+        let handle = app_handle();
+        move || TokioRuntime::from_handle(handle.clone())
+    })
+    .threads(2)
+    .shared_runtime()
+    .drive(Drive::Caller)
 );

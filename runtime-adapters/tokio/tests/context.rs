@@ -253,3 +253,73 @@ fn a_busy_application_runtime_is_not_retired() {
         assert_eq!(bridge.stats().started, 1);
     });
 }
+
+/// A caller-driven call's future sees its bridge's runtime from the caller's thread, on every
+/// flavour: it is polled on the caller, `Handle::current()` is the bridge's runtime, a
+/// `tokio::spawn` runs there (on a thread of that runtime), a tokio timer fires, and a
+/// timed-out future is dropped on the caller, inside that runtime's context, before the call
+/// returns.
+#[test]
+fn caller_driven_calls_poll_on_the_caller_inside_the_runtimes_context() {
+    bounded("caller-driven calls and tokio's context", || {
+        let app = app::runtime();
+        let handle = app.handle().clone();
+        let flavours: Vec<BridgeBuilder> = vec![
+            Bridge::builder().runtime(TokioRuntime::current_thread),
+            Bridge::builder().runtime(multi_thread),
+            attached(&handle),
+        ];
+        for builder in flavours {
+            let bridge = builder.drive(loopbridge::Drive::Caller).build();
+            let runtime = bridge
+                .spawn(async { Handle::current().id() })
+                .unwrap()
+                .join()
+                .unwrap();
+            let caller = thread::current().id();
+            let (polled_on, current, spawned) = bridge
+                .call(async {
+                    let polled_on = thread::current().id();
+                    let current = Handle::current().id();
+                    let spawned =
+                        tokio::spawn(async { (Handle::current().id(), thread::current().id()) })
+                            .await
+                            .unwrap();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    (polled_on, current, spawned)
+                })
+                .unwrap();
+            assert_eq!(polled_on, caller, "polled on the caller's thread");
+            assert_eq!(current, runtime, "inside the bridge's runtime's context");
+            assert_eq!(spawned.0, runtime, "a spawn reaches the bridge's runtime");
+            assert_ne!(spawned.1, caller, "and runs on its threads");
+
+            /// Reports where it is dropped, and which runtime's context it sees there.
+            struct SeesContext(mpsc::Sender<(thread::ThreadId, Option<Id>)>);
+            impl Drop for SeesContext {
+                fn drop(&mut self) {
+                    let context = Handle::try_current().ok().map(|handle| handle.id());
+                    let _ = self.0.send((thread::current().id(), context));
+                }
+            }
+            let (seen, dropped) = mpsc::channel();
+            let guard = SeesContext(seen);
+            let err = bridge
+                .call_timeout(
+                    async move {
+                        let _guard = guard;
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                    },
+                    SHORT,
+                )
+                .unwrap_err();
+            assert!(err.is_timed_out(), "{err:?}");
+            assert_eq!(
+                dropped.try_recv(),
+                Ok((caller, Some(runtime))),
+                "dropped on the caller, inside the runtime's context, before the call returned"
+            );
+        }
+        drop(app);
+    });
+}

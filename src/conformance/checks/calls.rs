@@ -14,11 +14,38 @@ impl Suite {
             let ids: HashSet<_> = (0..100)
                 .map(|_| bridge.call(async { thread::current().id() }).unwrap())
                 .collect();
-            assert!(!ids.contains(&caller), "a call ran on the caller's thread");
+            if suite.caller_driven() {
+                assert_eq!(
+                    ids,
+                    HashSet::from([caller]),
+                    "a caller-driven call is polled on its caller's thread"
+                );
+            } else {
+                assert!(!ids.contains(&caller), "a call ran on the caller's thread");
+            }
+            let on_runtime: HashSet<_> = (0..100)
+                .map(|_| {
+                    let task = bridge.spawn(async { thread::current().id() }).unwrap();
+                    task.join().unwrap()
+                })
+                .chain(
+                    if suite.caller_driven() {
+                        None
+                    } else {
+                        Some(ids)
+                    }
+                    .into_iter()
+                    .flatten(),
+                )
+                .collect();
             assert!(
-                ids.len() <= suite.threads,
-                "100 calls ran on {} threads; the runtime has {}: a thread per call?",
-                ids.len(),
+                !on_runtime.contains(&caller),
+                "a task ran on the caller's thread"
+            );
+            assert!(
+                on_runtime.len() <= suite.threads,
+                "100 calls and tasks ran on {} threads; the runtime has {}: a thread per call?",
+                on_runtime.len(),
                 suite.threads
             );
             // A server task spawned on the runtime once, used by the calls after it.
@@ -200,11 +227,38 @@ impl Suite {
                 Some("loopbridge conformance: a panic in Drop, on purpose")
             );
 
-            // A timed-out future, dropped on the runtime by the cancel.
+            // A timed-out future, dropped on the runtime by the cancel; or on its caller, where
+            // the call re-raises its panic.
             let (bomb, dropped) = PanicOnDrop::new();
             drops.push(dropped);
-            let err = bridge.call_timeout(pending_with(bomb), SHORT).unwrap_err();
-            assert!(err.is_timed_out(), "{err:?}");
+            let timed_out = panic::catch_unwind(AssertUnwindSafe(|| {
+                bridge.call_timeout(pending_with(bomb), SHORT)
+            }));
+            match timed_out {
+                Ok(result) => {
+                    assert!(
+                        !suite.caller_driven(),
+                        "the drop's panic reaches the caller"
+                    );
+                    assert!(result.unwrap_err().is_timed_out());
+                }
+                Err(payload) => {
+                    assert!(
+                        suite.caller_driven(),
+                        "a timed-out call re-raised a drop's panic"
+                    );
+                    assert_eq!(
+                        panic_message(&*payload),
+                        Some("loopbridge conformance: a panic in Drop, on purpose")
+                    );
+                }
+            }
+            // The caller-driven calls' futures are dropped here, on the caller.
+            let on_caller = if suite.caller_driven() {
+                drops.len()
+            } else {
+                0
+            };
 
             // Outputs nobody collects, held back until nobody waits for them: a detached
             // task's, and a cancelled task's.
@@ -243,11 +297,19 @@ impl Suite {
             // A future whose task is dropped before it ever runs: the runtime is stopped
             // under it. Checked in `a_panic_during_shutdown_is_contained`.
 
-            for dropped in drops {
+            let caller = thread_name();
+            for (i, dropped) in drops.into_iter().enumerate() {
                 let on = dropped
                     .recv_timeout(PATIENCE)
                     .expect("a bomb was never dropped");
-                assert!(is_runtime_thread_name(&on), "dropped on {on}");
+                if i < on_caller {
+                    assert_eq!(
+                        on, caller,
+                        "a caller-driven call's future is dropped on its caller"
+                    );
+                } else {
+                    assert!(is_runtime_thread_name(&on), "dropped on {on}");
+                }
             }
             // Every thread still takes work: all of them at once.
             let latch = Latch::new();
@@ -258,9 +320,10 @@ impl Suite {
             }
             assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
             let stats = bridge.stats();
+            let panics = if suite.caller_driven() { 2 } else { 1 };
             assert_eq!(
                 (stats.started, stats.retired, stats.panics),
-                (1, 0, 1),
+                (1, 0, panics),
                 "only the call's panic is an outcome: a panic in a drop nobody waits for is \
                  nobody's"
             );

@@ -11,14 +11,16 @@ impl Suite {
         let suite = self.clone();
         bounded("a_wedged_runtime_is_retired", move || {
             let bridge = suite.bridge();
-            let first = bridge.call(async { thread::current().id() }).unwrap();
+            let first = on_the_runtime(&bridge, async { thread::current().id() });
             let latch = Latch::new();
             let wedges = suite.wedge(&bridge, &latch);
             let queued = {
                 let bridge = bridge.clone();
                 thread::spawn(move || bridge.call(async { 1 }))
             };
-            let err = bridge.call_timeout(async {}, SHORT).unwrap_err();
+            let err = bridge
+                .call_timeout(needs_the_runtime(&bridge), SHORT)
+                .unwrap_err();
             assert!(err.is_timed_out());
             // Decided before `call_timeout` returned.
             let stats = bridge.stats();
@@ -37,7 +39,7 @@ impl Suite {
                 assert!(wedge.join().unwrap_err().is_retired());
             }
             if suite.owns_runtime {
-                let second = bridge.call(async { thread::current().id() }).unwrap();
+                let second = on_the_runtime(&bridge, async { thread::current().id() });
                 assert_ne!(
                     first, second,
                     "the next call must not run on a stuck thread"
@@ -89,7 +91,7 @@ impl Suite {
             let on = dropped
                 .recv_timeout(PATIENCE)
                 .expect("the timed-out future was never dropped");
-            assert!(is_runtime_thread_name(&on), "dropped on {on}");
+            suite.assert_dropped_where_driven(&on, &thread_name());
             assert_eq!(bridge.stats().started, 1);
         });
     }

@@ -11,19 +11,19 @@ impl Suite {
         bounded("nested_calls_fall_back", move || {
             let bridge = suite.bridge();
             let inner = bridge.clone();
-            let (outer, nested) = bridge
-                .call(async move {
-                    let again = inner.clone();
-                    let nested = inner
-                        .call(async move {
-                            // From the one-off thread, whose caller blocks a runtime thread.
-                            let deeper = again.call(async { thread_name() }).unwrap();
-                            (thread_name(), deeper)
-                        })
-                        .unwrap();
-                    (thread_name(), nested)
-                })
-                .unwrap();
+            // The outer call runs on the runtime, as a task: a blocking call from there is
+            // nested whatever the bridge's drive mode (a caller-driven call runs on its caller).
+            let (outer, nested) = on_the_runtime(&bridge, async move {
+                let again = inner.clone();
+                let nested = inner
+                    .call(async move {
+                        // From the one-off thread, whose caller blocks a runtime thread.
+                        let deeper = again.call(async { thread_name() }).unwrap();
+                        (thread_name(), deeper)
+                    })
+                    .unwrap();
+                (thread_name(), nested)
+            });
             assert!(is_runtime_thread_name(&outer), "outer call ran on {outer}");
             assert_eq!(nested.0, "loopbridge-nested");
             assert_eq!(nested.1, "loopbridge-nested");
@@ -32,13 +32,11 @@ impl Suite {
 
             // Joining a task from the bridge would block it on itself; awaiting is fine.
             let inner = bridge.clone();
-            let (join, awaited) = bridge
-                .call(async move {
-                    let join = inner.spawn(async { 1 }).unwrap().join();
-                    let awaited = inner.spawn(async { 2 }).unwrap().await;
-                    (join, awaited)
-                })
-                .unwrap();
+            let (join, awaited) = on_the_runtime(&bridge, async move {
+                let join = inner.spawn(async { 1 }).unwrap().join();
+                let awaited = inner.spawn(async { 2 }).unwrap().await;
+                (join, awaited)
+            });
             assert!(join.unwrap_err().is_nested());
             assert_eq!(awaited.unwrap(), 2);
         });
@@ -53,10 +51,10 @@ impl Suite {
             for timeout in [SHORT, Duration::ZERO] {
                 let inner = bridge.clone();
                 let (guard, dropped) = DropSignal::new();
-                let err = bridge
-                    .call(async move { inner.call_timeout(pending_with(guard), timeout) })
-                    .unwrap()
-                    .unwrap_err();
+                let err = on_the_runtime(&bridge, async move {
+                    inner.call_timeout(pending_with(guard), timeout)
+                })
+                .unwrap_err();
                 assert!(err.is_timed_out());
                 dropped
                     .recv_timeout(PATIENCE)
@@ -73,10 +71,7 @@ impl Suite {
         bounded("nested_calls_can_be_refused", move || {
             let bridge = suite.builder().nested(NestedPolicy::Error).build();
             let inner = bridge.clone();
-            let err = bridge
-                .call(async move { inner.call(async { 1 }) })
-                .unwrap()
-                .unwrap_err();
+            let err = on_the_runtime(&bridge, async move { inner.call(async { 1 }) }).unwrap_err();
             assert!(err.is_nested(), "{err:?}");
             assert_eq!(bridge.stats().nested, 0);
         });
@@ -141,9 +136,7 @@ impl Suite {
             assert_eq!(panic_message(&*payload), Some("local boom"));
 
             let inner = bridge.clone();
-            let err = bridge
-                .call(async move { inner.call_local(|| async { 1 }) })
-                .unwrap()
+            let err = on_the_runtime(&bridge, async move { inner.call_local(|| async { 1 }) })
                 .unwrap_err();
             assert!(err.is_nested(), "{err:?}");
 

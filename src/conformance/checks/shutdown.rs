@@ -67,12 +67,14 @@ impl Suite {
                     .unwrap_err()
                     .is_shutdown()
             );
-            for dropped in [dropped, task_dropped] {
-                let on = dropped
-                    .recv_timeout(PATIENCE)
-                    .expect("a future in flight was never dropped");
-                assert!(is_runtime_thread_name(&on), "dropped on {on}");
-            }
+            let on = dropped
+                .recv_timeout(PATIENCE)
+                .expect("the call's future was never dropped");
+            suite.assert_dropped_where_driven(&on, CALLER);
+            let on = task_dropped
+                .recv_timeout(PATIENCE)
+                .expect("the task's future was never dropped");
+            assert!(is_runtime_thread_name(&on), "dropped on {on}");
         });
     }
 
@@ -108,9 +110,9 @@ impl Suite {
                 dropping: dropping_tx,
                 released: latch.clone(),
             };
-            bridge
-                .call(async move { HELD.with(|slot| *slot.borrow_mut() = Some(held)) })
-                .unwrap();
+            on_the_runtime(&bridge, async move {
+                HELD.with(|slot| *slot.borrow_mut() = Some(held));
+            });
             // Returns within its grace, though the destructor blocks until after it returns.
             bridge.shutdown_timeout(Duration::from_millis(100));
             if suite.owns_runtime() {

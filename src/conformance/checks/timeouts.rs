@@ -4,8 +4,8 @@
 use super::super::*;
 
 impl Suite {
-    /// **Timeouts.** A timed-out future is dropped on its runtime, and a healthy runtime is not
-    /// retired.
+    /// **Timeouts.** A timed-out future is dropped on its runtime (a caller-driven one on its
+    /// caller, before the call returns), and a healthy runtime is not retired.
     pub fn timeouts_cancel_on_the_runtime(&self) {
         let suite = self.clone();
         bounded("timeouts_cancel_on_the_runtime", move || {
@@ -13,13 +13,18 @@ impl Suite {
             let (guard, dropped) = DropSignal::new();
             let err = bridge.call_timeout(pending_with(guard), SHORT).unwrap_err();
             assert!(err.is_timed_out(), "{err:?}");
-            let on = dropped
-                .recv_timeout(PATIENCE)
-                .expect("the timed-out future was never dropped");
-            assert!(
-                is_runtime_thread_name(&on),
-                "dropped on {on}, not on the runtime"
-            );
+            if suite.caller_driven() {
+                // Synchronous: dropped before the call returned.
+                let on = dropped
+                    .try_recv()
+                    .expect("a caller-driven call returned before its future was dropped");
+                suite.assert_dropped_where_driven(&on, &thread_name());
+            } else {
+                let on = dropped
+                    .recv_timeout(PATIENCE)
+                    .expect("the timed-out future was never dropped");
+                suite.assert_dropped_where_driven(&on, &thread_name());
+            }
             let stats = bridge.stats();
             assert_eq!(
                 (stats.timeouts, stats.retired),
@@ -36,6 +41,20 @@ impl Suite {
         bounded("deadline_holds_while_the_runtime_is_blocked", move || {
             let bridge = suite.bridge();
             let latch = Latch::new();
+            if suite.caller_driven() {
+                // A caller-driven future that blocks would block its caller, as `block_on`
+                // does: the runtime is blocked by tasks instead, and the call waits on it.
+                let wedges = suite.wedge(&bridge, &latch);
+                let err = bridge
+                    .call_timeout(needs_the_runtime(&bridge), SHORT)
+                    .unwrap_err();
+                assert!(err.is_timed_out(), "{err:?}");
+                latch.release();
+                for wedge in wedges {
+                    let _ = wedge.join();
+                }
+                return;
+            }
             // Released only after `call_timeout` returned.
             assert!(latch.block_call(&bridge).unwrap_err().is_timed_out());
             latch.release();
