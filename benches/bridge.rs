@@ -6,6 +6,9 @@
 //! and to the reqwest::blocking pattern) can be read off one run; and it times `getpid`, the
 //! cost a fork check by process id would add to every call.
 //!
+//! `ready_16_callers` times ready calls from 16 threads at once (per call of the crowd), in both
+//! drive modes and for a static tokio runtime's `block_on`, the reference of `Drive::Caller`.
+//!
 //! Two groups track the fast path under load (the `compare` example's "Under load"): `parked`
 //! times a ready call while another call is parked in flight, and `paced` reports, as its
 //! "time", the process CPU per call of one caller making a ready call every 100 µs.
@@ -86,6 +89,42 @@ fn group(c: &mut Criterion, workload: Workload, kinds: &[Kind], target: Target) 
     group.finish();
 }
 
+/// The time per call of 16 threads making ready calls at once, for each strategy: criterion's
+/// "time" is the wall time of one call of the crowd (16 callers making `calls / 16` calls each),
+/// so its inverse is the crowd's calls per second.
+fn crowd(c: &mut Criterion, kinds: &[Kind]) {
+    const CALLERS: u64 = 16;
+    let mut group = c.benchmark_group("ready_16_callers");
+    group.measurement_time(Duration::from_secs(3));
+    for &kind in kinds {
+        let strategy = std::sync::Arc::new(Strategy::start(kind));
+        group.bench_function(kind.name(), |b| {
+            b.iter_custom(|calls| {
+                let each = calls.div_ceil(CALLERS);
+                let start = std::time::Instant::now();
+                let callers: Vec<_> = (0..CALLERS)
+                    .map(|_| {
+                        let strategy = strategy.clone();
+                        std::thread::spawn(move || {
+                            for _ in 0..each {
+                                strategy.run(async { std::hint::black_box(1u64) });
+                            }
+                        })
+                    })
+                    .collect();
+                for caller in callers {
+                    caller.join().expect("a caller");
+                }
+                start.elapsed() / CALLERS as u32
+            })
+        });
+        if let Ok(strategy) = std::sync::Arc::try_unwrap(strategy) {
+            strategy.stop();
+        }
+    }
+    group.finish();
+}
+
 /// A ready call while one other call is parked in flight on the same strategy, and the process
 /// CPU per call at 10,000 calls a second (criterion's "time" is CPU time there, not wall time).
 fn under_load(c: &mut Criterion, kinds: &[Kind]) {
@@ -126,6 +165,11 @@ fn benches(c: &mut Criterion) {
         &[
             BridgeSmol,
             BridgeTokioCurrent,
+            BridgeTokioMulti,
+            CallerSmol,
+            CallerTokioCurrent,
+            CallerTokioMulti,
+            StaticBlockOn,
             PerCallSmol,
             PerCallTokioCurrent,
             Inline,
@@ -133,6 +177,19 @@ fn benches(c: &mut Criterion) {
             Reqwest,
         ],
         target,
+    );
+    crowd(
+        c,
+        &[
+            BridgeSmol,
+            BridgeTokioCurrent,
+            BridgeTokioMulti,
+            CallerSmol,
+            CallerTokioCurrent,
+            CallerTokioMulti,
+            StaticBlockOn,
+            Reqwest,
+        ],
     );
     group(
         c,
@@ -154,7 +211,15 @@ fn benches(c: &mut Criterion) {
     );
     under_load(
         c,
-        &[BridgeSmol, BridgeTokioCurrent, BridgeTokioMulti, Reqwest],
+        &[
+            BridgeSmol,
+            BridgeTokioCurrent,
+            BridgeTokioMulti,
+            CallerSmol,
+            CallerTokioCurrent,
+            StaticBlockOn,
+            Reqwest,
+        ],
     );
     servers.stop();
 }

@@ -115,6 +115,61 @@
 //! `conformance` below). [`Bridge::per_call`] gives the runtime-per-call strategy behind the
 //! same API, for comparison; the `compare` example measures both.
 //!
+//! # Who polls the future: `Drive::Runtime` or `Drive::Caller`
+//!
+//! By default a blocking call moves its future to a thread of the runtime and waits for the
+//! outcome ([`Drive::Runtime`]). That costs a handoff between two threads on every call, even
+//! for a future that is ready on its first poll, and every caller's future queues on the
+//! runtime's threads. [`BridgeBuilder::drive`] with [`Drive::Caller`] makes the caller's own
+//! thread poll the future instead, inside the runtime's context (on tokio, the runtime's
+//! handle is entered: `tokio::spawn`, `Handle::current()`, timers and sockets reach the
+//! bridge's runtime), parking between polls until the runtime's reactor, timers or tasks wake
+//! it. That is what a static tokio runtime's `RUNTIME.block_on(fut)` does, and it costs about
+//! as much: a poll, no handoff; and many callers poll in parallel, on every core.
+//!
+//! ```
+//! use loopbridge::{Bridge, Drive};
+//! use loopbridge_tokio::TokioRuntime;
+//!
+//! let bridge = Bridge::builder()
+//!     .runtime(TokioRuntime::current_thread)
+//!     .drive(Drive::Caller)
+//!     .build();
+//! let caller = std::thread::current().id();
+//! let (polled_on, spawned) = bridge.call(async {
+//!     // A task of the bridge's runtime, spawned from the caller's thread.
+//!     let spawned = tokio::spawn(async { 2 }).await.unwrap();
+//!     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+//!     (std::thread::current().id(), spawned)
+//! })?;
+//! assert_eq!((polled_on, spawned), (caller, 2));
+//! # Ok::<(), loopbridge::BridgeError>(())
+//! ```
+//!
+//! What stays the same in both modes: the runtime keeps the reactor, the timers and every task
+//! (a pool's connection tasks); a call made from a thread of the runtime is nested and served
+//! on a one-off thread; a call from inside another runtime works; a deadline returns the call
+//! at its deadline while the future is pending; a retirement or a shutdown fails a parked
+//! caller at once; panics are re-raised on the caller; `Bound` values, `iter`, `reader` and
+//! `writer` work (the value is borrowed on the caller's thread); stats and the caller's span
+//! travel. What differs:
+//!
+//! - **A timed-out future is dropped on the caller**, inside the runtime's context, before
+//!   `call_timeout` returns: cancellation is synchronous. (Runtime-driven, it is dropped on
+//!   the runtime, after the call returned.)
+//! - **A future that blocks its own thread inside `poll` holds its caller past its deadline**,
+//!   exactly as `block_on` does: nobody else can stop it. Runtime-driven, such a future holds
+//!   only a runtime thread: the caller returns at its deadline, and the health check retires
+//!   the runtime. That protection is what `Drive::Runtime`, the default, exists for.
+//! - [`Bridge::call_local`] and [`Bridge::spawn`] run on the runtime in both modes, and so does
+//!   every call on a runtime whose adapter cannot serve caller-driven calls
+//!   ([`BridgeRuntime::enter`]).
+//!
+//! Pick `Drive::Caller` for your own well-behaved futures, for many callers at once, and for
+//! CPU-bound work in the future; keep `Drive::Runtime` when a future you do not control might
+//! block, and the deadline must hold anyway. The README's "Caller-driven calls" has the
+//! figures of both against a static runtime's `block_on`.
+//!
 //! # Timeouts and cancellation
 //!
 //! [`Bridge::call_timeout`] enforces its deadline on the caller's side: the caller stops

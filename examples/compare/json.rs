@@ -92,6 +92,7 @@ pub struct ClientObject {
     pub tcp_connections: u64,
     pub calls: u64,
     pub errors: u64,
+    pub four_callers_calls_per_sec: f64,
 }
 
 /// Every object of a run, in the order of the output.
@@ -116,6 +117,7 @@ pub fn objects(report: &Report) -> Vec<Object> {
             tcp_connections: *connections,
             calls: rounds.iter().map(|r| r.calls).sum(),
             errors: rounds.iter().map(|r| r.errors).sum(),
+            four_callers_calls_per_sec: of(|r| r.four_calls_per_sec),
         }));
     }
     for (kind, rounds) in &load.figures {

@@ -28,12 +28,16 @@ use crate::{
 /// The pace of the paced figure: 10,000 calls a second.
 pub const PACE: Duration = Duration::from_micros(100);
 
-/// The strategies measured under load: the bridge on smol and on tokio's two owned flavours, and
-/// the reference.
-pub const KINDS: [Kind; 4] = [
+/// The strategies measured under load: the bridge on smol and on tokio's two owned flavours, in
+/// both drive modes, a static runtime's `block_on`, and the reference.
+pub const KINDS: [Kind; 8] = [
     Kind::BridgeSmol,
     Kind::BridgeTokioCurrent,
     Kind::BridgeTokioMulti,
+    Kind::CallerSmol,
+    Kind::CallerTokioCurrent,
+    Kind::CallerTokioMulti,
+    Kind::StaticBlockOn,
     Kind::Reqwest,
 ];
 

@@ -45,10 +45,11 @@ static ALLOCATOR: os::Counting = os::Counting;
 const USAGE: &str = "\
 Usage: compare [--quick] [--json] [--json-out FILE] [--svg FILE]
 
-Measures loopbridge (persistent and per-call, on smol, tokio current_thread and tokio
-multi_thread) against reference patterns (block_on inline, a raw thread handoff, the
-reqwest::blocking design) on four workloads from 1, 4 and 16 caller threads; then the
-real reqwest::blocking client beside reqwest's async client on a loopbridge bridge.
+Measures loopbridge (persistent, runtime-driven and caller-driven, and per-call, on smol,
+tokio current_thread and tokio multi_thread) against reference patterns (a static tokio
+runtime's block_on, block_on inline, a raw thread handoff, the reqwest::blocking design) on
+five workloads from 1, 4 and 16 caller threads; then real HTTP clients: reqwest::blocking,
+and reqwest's async client on a static runtime and on loopbridge bridges.
 
 Options:
   --quick       short cells: the whole run takes under 30 seconds
@@ -266,9 +267,12 @@ pub struct Idle {
 /// Thread-name prefixes of the threads each persistent strategy owns.
 fn own_threads(kind: Kind) -> Option<&'static [&'static str]> {
     match kind {
-        Kind::BridgeSmol | Kind::BridgeTokioCurrent | Kind::BridgeTokioMulti => {
-            Some(&["loopbridge-"])
-        }
+        Kind::BridgeSmol
+        | Kind::BridgeTokioCurrent
+        | Kind::BridgeTokioMulti
+        | Kind::CallerSmol
+        | Kind::CallerTokioCurrent
+        | Kind::CallerTokioMulti => Some(&["loopbridge-"]),
         Kind::Handoff => Some(&["ref-handoff"]),
         Kind::Reqwest => Some(&["ref-reqwest"]),
         _ => None,
@@ -285,17 +289,26 @@ pub struct FastPath {
     pub sixteen: Vec<(Kind, Vec<f64>)>,
 }
 
+/// The strategies of the fast path: the bridge on every adapter in both drive modes, a static
+/// runtime's `block_on`, and the reqwest::blocking pattern.
+pub const FAST_KINDS: [Kind; 10] = [
+    Kind::BridgeSmol,
+    Kind::BridgeTokioCurrent,
+    Kind::BridgeTokioMulti,
+    Kind::BridgeTokioAttached,
+    Kind::CallerSmol,
+    Kind::CallerTokioCurrent,
+    Kind::CallerTokioMulti,
+    Kind::CallerTokioAttached,
+    Kind::StaticBlockOn,
+    Kind::Reqwest,
+];
+
 /// Callers of the fast path's throughput figure: eight times the cores here.
 pub const CROWD: usize = 16;
 
 fn fast_path(rounds: usize, slice: Duration, target: Target, servers: &os::Servers) -> FastPath {
-    let kinds = [
-        Kind::BridgeSmol,
-        Kind::BridgeTokioCurrent,
-        Kind::BridgeTokioMulti,
-        Kind::BridgeTokioAttached,
-        Kind::Reqwest,
-    ];
+    let kinds = FAST_KINDS;
     let strategies: Vec<_> = kinds.iter().map(|&kind| Strategy::start(kind)).collect();
     let mut medians: Vec<(Option<Kind>, Vec<Duration>)> = std::iter::once(None)
         .chain(kinds.iter().copied().map(Some))

@@ -26,7 +26,7 @@ use async_io::Async;
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use loopbridge::{Bridge, SmolRuntime};
+use loopbridge::{Bridge, Drive, SmolRuntime};
 use loopbridge_tokio::TokioRuntime;
 
 /// The floor of any handoff: two running threads passing a counter back and forth through
@@ -112,13 +112,27 @@ pub enum Kind {
     /// A bridge attached (`from_handle`) to an application's multi_thread runtime of
     /// [`TOKIO_WORKERS`] workers. Measured in the fast path only, not in the table's cells.
     BridgeTokioAttached,
+    /// The loopbridge bridges again, with `Drive::Caller`: the caller's thread polls.
+    CallerSmol,
+    CallerTokioCurrent,
+    CallerTokioMulti,
+    /// `Drive::Caller` on a bridge attached to an application runtime (fast path only).
+    CallerTokioAttached,
+    /// What most libraries with a blocking API do: a tokio multi_thread runtime of
+    /// [`TOKIO_WORKERS`] workers in a static, and `RUNTIME.block_on(fut)` on the caller's
+    /// thread.
+    StaticBlockOn,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 13] = [
         Kind::BridgeSmol,
         Kind::BridgeTokioCurrent,
         Kind::BridgeTokioMulti,
+        Kind::CallerSmol,
+        Kind::CallerTokioCurrent,
+        Kind::CallerTokioMulti,
+        Kind::StaticBlockOn,
         Kind::PerCallSmol,
         Kind::PerCallTokioCurrent,
         Kind::PerCallTokioMulti,
@@ -139,12 +153,17 @@ impl Kind {
             Kind::Handoff => "raw thread handoff",
             Kind::Reqwest => "reqwest::blocking pattern",
             Kind::BridgeTokioAttached => "loopbridge tokio-attached",
+            Kind::CallerSmol => "caller-driven smol",
+            Kind::CallerTokioCurrent => "caller-driven tokio-ct",
+            Kind::CallerTokioMulti => "caller-driven tokio-mt",
+            Kind::CallerTokioAttached => "caller-driven tokio-attached",
+            Kind::StaticBlockOn => "static runtime block_on",
         }
     }
 
     pub fn flavor(self) -> Flavor {
         match self {
-            Kind::BridgeSmol | Kind::PerCallSmol | Kind::Handoff => Flavor::Smol,
+            Kind::BridgeSmol | Kind::CallerSmol | Kind::PerCallSmol | Kind::Handoff => Flavor::Smol,
             _ => Flavor::Tokio,
         }
     }
@@ -164,6 +183,7 @@ pub enum Strategy {
     /// A bridge attached to an application runtime, which it keeps alive.
     Attached(Bridge, tokio::runtime::Runtime),
     Inline,
+    StaticBlockOn,
     Handoff(Handoff),
     Reqwest(Reqwest),
 }
@@ -191,7 +211,7 @@ impl Strategy {
             Kind::Inline => Strategy::Inline,
             Kind::Handoff => Strategy::Handoff(Handoff::start()),
             Kind::Reqwest => Strategy::Reqwest(Reqwest::start()),
-            Kind::BridgeTokioAttached => {
+            Kind::BridgeTokioAttached | Kind::CallerTokioAttached => {
                 let app = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(TOKIO_WORKERS)
                     .thread_name("app-worker")
@@ -199,9 +219,28 @@ impl Strategy {
                     .build()
                     .expect("application runtime");
                 let handle = app.handle().clone();
-                let bridge =
-                    Bridge::with_runtime(move || TokioRuntime::from_handle(handle.clone()));
+                let bridge = Bridge::builder()
+                    .runtime(move || TokioRuntime::from_handle(handle.clone()))
+                    .drive(kind.drive())
+                    .build();
                 Strategy::Attached(bridge, app)
+            }
+            Kind::CallerSmol => Strategy::Bridge(Bridge::builder().drive(Drive::Caller).build()),
+            Kind::CallerTokioCurrent => Strategy::Bridge(
+                Bridge::builder()
+                    .runtime(TokioRuntime::current_thread)
+                    .drive(Drive::Caller)
+                    .build(),
+            ),
+            Kind::CallerTokioMulti => Strategy::Bridge(
+                Bridge::builder()
+                    .runtime(|| TokioRuntime::multi_thread(TOKIO_WORKERS))
+                    .drive(Drive::Caller)
+                    .build(),
+            ),
+            Kind::StaticBlockOn => {
+                std::sync::LazyLock::force(&STATIC_RUNTIME);
+                Strategy::StaticBlockOn
             }
         }
     }
@@ -217,6 +256,7 @@ impl Strategy {
                 bridge.call(future).expect("bridge call")
             }
             Strategy::Inline => INLINE.with(|runtime| runtime.block_on(future)),
+            Strategy::StaticBlockOn => STATIC_RUNTIME.block_on(future),
             Strategy::Handoff(handoff) => handoff.run(future),
             Strategy::Reqwest(reqwest) => reqwest.run(future),
         }
@@ -231,12 +271,37 @@ impl Strategy {
                 bridge.shutdown();
                 app.shutdown_background();
             }
-            Strategy::Inline => {}
+            Strategy::Inline | Strategy::StaticBlockOn => {}
             Strategy::Handoff(handoff) => handoff.stop(),
             Strategy::Reqwest(reqwest) => reqwest.stop(),
         }
     }
 }
+
+impl Kind {
+    /// How a loopbridge strategy drives its blocking calls.
+    pub fn drive(self) -> Drive {
+        match self {
+            Kind::CallerSmol
+            | Kind::CallerTokioCurrent
+            | Kind::CallerTokioMulti
+            | Kind::CallerTokioAttached => Drive::Caller,
+            _ => Drive::Runtime,
+        }
+    }
+}
+
+/// The static runtime of [`Kind::StaticBlockOn`], as libraries keep one: built on first use,
+/// never dropped.
+static STATIC_RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> =
+    std::sync::LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(TOKIO_WORKERS)
+            .thread_name("ref-static-rt")
+            .enable_all()
+            .build()
+            .expect("static runtime")
+    });
 
 thread_local! {
     static INLINE: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
@@ -339,14 +404,17 @@ impl Reqwest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
     Ready,
+    /// About 20 µs of CPU work inside the future, then ready.
+    Cpu,
     Timer,
     TcpEcho,
     Http,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 5] = [
         Workload::Ready,
+        Workload::Cpu,
         Workload::Timer,
         Workload::TcpEcho,
         Workload::Http,
@@ -355,6 +423,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::Ready => "ready future",
+            Workload::Cpu => "20 µs of CPU work",
             Workload::Timer => "1 ms timer",
             Workload::TcpEcho => "TCP echo (kept connection)",
             Workload::Http => "HTTP/1.1 GET (keep-alive)",
@@ -364,6 +433,7 @@ impl Workload {
     pub fn key(self) -> &'static str {
         match self {
             Workload::Ready => "ready",
+            Workload::Cpu => "cpu_20us",
             Workload::Timer => "timer_1ms",
             Workload::TcpEcho => "tcp_echo",
             Workload::Http => "http_get",
@@ -412,6 +482,12 @@ pub fn step(
     match (workload, kind.flavor()) {
         (Workload::Ready, _) => {
             let value = strategy.run(async { std::hint::black_box(1u64) });
+            std::hint::black_box(value);
+            Ok(())
+        }
+        (Workload::Cpu, _) => {
+            let rounds = cpu_rounds();
+            let value = strategy.run(async move { std::hint::black_box(spin_work(rounds)) });
             std::hint::black_box(value);
             Ok(())
         }
@@ -527,6 +603,35 @@ pub fn step(
             })
         }
     }
+}
+
+/// CPU work that the optimizer cannot skip: `rounds` steps of an xorshift generator.
+pub fn spin_work(rounds: u64) -> u64 {
+    let mut x = std::hint::black_box(0x9E37_79B9_7F4A_7C15u64);
+    for _ in 0..rounds {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
+}
+
+/// How many [`spin_work`] rounds take about 20 µs on this machine, measured once (the best of
+/// a few tries, so that a slow period does not shorten the work).
+pub fn cpu_rounds() -> u64 {
+    static ROUNDS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *ROUNDS.get_or_init(|| {
+        const PROBE: u64 = 1_000_000;
+        let best = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(spin_work(PROBE));
+                start.elapsed()
+            })
+            .min()
+            .expect("five tries");
+        (PROBE as f64 * 20_000.0 / best.as_nanos().max(1) as f64) as u64
+    })
 }
 
 async fn echo(stream: &mut Async<TcpStream>) -> io::Result<()> {

@@ -89,6 +89,7 @@ pub fn table(report: &Report, budget: std::time::Duration) -> String {
     }
     out.push_str(&summary(cells));
     out.push_str(&fast_path(cells, idles, fast));
+    out.push_str(&caller_goals(cells, fast, clients));
     out.push_str(&under_load(load));
     out.push_str(&http_clients(clients));
     if let Some(first) = idles.first() {
@@ -176,12 +177,10 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
             .unwrap_or_default()
     };
     let reqwest16 = sixteen(Kind::Reqwest);
-    for kind in [
-        Kind::BridgeSmol,
-        Kind::BridgeTokioCurrent,
-        Kind::BridgeTokioMulti,
-        Kind::BridgeTokioAttached,
-    ] {
+    for kind in crate::FAST_KINDS
+        .into_iter()
+        .filter(|&kind| kind != Kind::Reqwest)
+    {
         let mine = series(Some(kind));
         let per_round = |other: &[f64], mine_over: bool| {
             median(
@@ -220,6 +219,190 @@ fn fast_path(cells: &[Cell], idles: &[Idle], fast: &FastPath) -> String {
             tput16,
         );
     }
+    out
+}
+
+/// The figures of caller-driven calls against a static runtime's `block_on` (and, for I/O,
+/// against `block_on` inline, a runtime per caller thread), with their goals: per-round ratios
+/// where the figure comes in rounds (the fast path, the HTTP clients), the cell's ratio where
+/// it comes from the table. The runtime-driven bridges are beside them for reference.
+fn caller_goals(cells: &[Cell], fast: &FastPath, clients: &Clients) -> String {
+    let columns: [(&str, Kind, Option<&str>); 8] = [
+        ("caller smol", Kind::CallerSmol, None),
+        (
+            "caller t-ct",
+            Kind::CallerTokioCurrent,
+            Some("caller-driven tokio-ct + reqwest"),
+        ),
+        (
+            "caller t-mt",
+            Kind::CallerTokioMulti,
+            Some("caller-driven tokio-mt + reqwest"),
+        ),
+        ("caller t-att", Kind::CallerTokioAttached, None),
+        ("runtime smol", Kind::BridgeSmol, None),
+        (
+            "runtime t-ct",
+            Kind::BridgeTokioCurrent,
+            Some("loopbridge tokio-ct + reqwest"),
+        ),
+        (
+            "runtime t-mt",
+            Kind::BridgeTokioMulti,
+            Some("loopbridge tokio-mt + reqwest"),
+        ),
+        ("runtime t-att", Kind::BridgeTokioAttached, None),
+    ];
+    let per_round = |mine: &[f64], theirs: &[f64]| {
+        if mine.is_empty() || theirs.is_empty() {
+            return f64::NAN;
+        }
+        median(mine.iter().zip(theirs).map(|(m, t)| m / t).collect())
+    };
+    let round_trips = |kind: Kind| -> Vec<f64> {
+        fast.medians
+            .iter()
+            .find(|(k, _)| *k == Some(kind))
+            .map(|(_, m)| m.iter().map(|d| d.as_nanos() as f64).collect())
+            .unwrap_or_default()
+    };
+    let sixteen = |kind: Kind| -> Vec<f64> {
+        fast.sixteen
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    };
+    let client = |name: &str| -> Vec<crate::clients::Round> {
+        clients
+            .figures
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, rounds, _)| rounds.clone())
+            .unwrap_or_default()
+    };
+    let cell = |kind: Kind, workload: Workload, callers: usize, f: fn(&Cell) -> f64| {
+        find(cells, kind, workload, callers).map_or(f64::NAN, f)
+    };
+    let stat = Kind::StaticBlockOn;
+    let static_client = client("static runtime + reqwest");
+    type Row<'a> = (
+        &'a str,
+        &'a str,
+        Box<dyn Fn(Kind, Option<&str>) -> f64 + 'a>,
+    );
+    let rows: Vec<Row<'_>> = vec![
+        (
+            "ready future, 1 caller: round trip",
+            "≤ 3×",
+            Box::new(|kind, _| per_round(&round_trips(kind), &round_trips(stat))),
+        ),
+        (
+            "ready future, 16 callers: calls/s",
+            "≥ 0.5×",
+            Box::new(|kind, _| per_round(&sixteen(kind), &sixteen(stat))),
+        ),
+        (
+            "20 µs of CPU work, 16 callers: calls/s",
+            "≥ 0.8×",
+            Box::new(|kind, _| {
+                let tput = |c: &Cell| c.calls_per_sec;
+                cell(kind, Workload::Cpu, 16, tput) / cell(stat, Workload::Cpu, 16, tput)
+            }),
+        ),
+        (
+            "GET, reqwest async, 1 caller: latency",
+            "≤ 1.0×",
+            Box::new(|_, name| {
+                let mine: Vec<f64> =
+                    name.map_or(vec![], |n| client(n).iter().map(|r| r.median_ns).collect());
+                per_round(
+                    &mine,
+                    &static_client
+                        .iter()
+                        .map(|r| r.median_ns)
+                        .collect::<Vec<_>>(),
+                )
+            }),
+        ),
+        (
+            "GET, reqwest async, 4 callers: calls/s",
+            "≥ 1.0×",
+            Box::new(|_, name| {
+                let mine: Vec<f64> = name.map_or(vec![], |n| {
+                    client(n).iter().map(|r| r.four_calls_per_sec).collect()
+                });
+                let theirs: Vec<f64> = static_client.iter().map(|r| r.four_calls_per_sec).collect();
+                per_round(&mine, &theirs)
+            }),
+        ),
+    ];
+    let inline = Kind::Inline;
+    let cpu = |c: &Cell| c.cpu_ns_per_call;
+    let tput = |c: &Cell| c.calls_per_sec;
+    let inline_rows: Vec<Row<'_>> = vec![
+        (
+            "HTTP GET, 1 caller: CPU per call",
+            "≤ 1.1×",
+            Box::new(move |kind, _| {
+                cell(kind, Workload::Http, 1, cpu) / cell(inline, Workload::Http, 1, cpu)
+            }),
+        ),
+        (
+            "HTTP GET, 16 callers: calls/s",
+            "≥ 1.0×",
+            Box::new(move |kind, _| {
+                cell(kind, Workload::Http, 16, tput) / cell(inline, Workload::Http, 16, tput)
+            }),
+        ),
+        (
+            "TCP echo, 4 callers: calls/s",
+            "≥ 1.0×",
+            Box::new(move |kind, _| {
+                cell(kind, Workload::TcpEcho, 4, tput) / cell(inline, Workload::TcpEcho, 4, tput)
+            }),
+        ),
+        (
+            "TCP echo, 4 callers: CPU per call",
+            "≤ 1.1×",
+            Box::new(move |kind, _| {
+                cell(kind, Workload::TcpEcho, 4, cpu) / cell(inline, Workload::TcpEcho, 4, cpu)
+            }),
+        ),
+    ];
+    let mut out = String::from(
+        "\n## Drive::Caller: each figure over a static tokio runtime's block_on (goals for the caller-driven columns)\n",
+    );
+    let header = |out: &mut String| {
+        let _ = write!(out, "{:<40} {:>7}", "figure", "goal");
+        for (name, ..) in &columns {
+            let _ = write!(out, " {name:>13}");
+        }
+        out.push('\n');
+    };
+    let body = |out: &mut String, rows: &[Row<'_>]| {
+        for (figure, goal, ratio) in rows {
+            let _ = write!(out, "{figure:<40} {goal:>7}");
+            for (_, kind, client) in &columns {
+                let value = ratio(*kind, *client);
+                if value.is_nan() {
+                    let _ = write!(out, " {:>13}", "–");
+                } else {
+                    let _ = write!(out, " {:>12.2}×", value);
+                }
+            }
+            out.push('\n');
+        }
+    };
+    header(&mut out);
+    body(&mut out, &rows);
+    out.push_str("\nthe same columns over block_on inline (a tokio current_thread runtime per caller thread), from the table:\n");
+    header(&mut out);
+    body(&mut out, &inline_rows);
+    out.push_str(
+        "ratios: the median of per-round ratios for the fast path and the HTTP clients, the \
+         cells' ratio for the others; \"–\": not measured for that strategy.\n",
+    );
     out
 }
 
@@ -285,7 +468,7 @@ fn under_load(load: &Load) -> String {
 /// The real HTTP clients, side by side (`clients.rs`).
 fn http_clients(clients: &Clients) -> String {
     let mut out = format!(
-        "\n## Real HTTP clients: keep-alive GETs from one caller, same server, {} interleaved rounds\n",
+        "\n## Real HTTP clients: keep-alive GETs from one caller (and four), same server, {} interleaved rounds\n",
         clients.rounds
     );
     let Some((_, reference, _)) = clients.figures.first() else {
@@ -293,8 +476,14 @@ fn http_clients(clients: &Clients) -> String {
     };
     let _ = writeln!(
         out,
-        "{:<32} {:>10} {:>22} {:>14} {:>12} {:>7}",
-        "client", "median", "vs reqwest::blocking", "CPU per call", "connections", "errors"
+        "{:<32} {:>10} {:>22} {:>14} {:>18} {:>12} {:>7}",
+        "client",
+        "median",
+        "vs reqwest::blocking",
+        "CPU per call",
+        "4 callers, calls/s",
+        "connections",
+        "errors"
     );
     for (name, rounds, connections) in &clients.figures {
         let ratio = median(
@@ -306,11 +495,12 @@ fn http_clients(clients: &Clients) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<32} {:>10} {:>21.2}× {:>14} {:>12} {:>7}",
+            "{:<32} {:>10} {:>21.2}× {:>14} {:>18.0} {:>12} {:>7}",
             name,
             duration(median(rounds.iter().map(|r| r.median_ns).collect())),
             ratio,
             duration(median(rounds.iter().map(|r| r.cpu_ns_per_call).collect())),
+            median(rounds.iter().map(|r| r.four_calls_per_sec).collect()),
             connections,
             rounds.iter().map(|r| r.errors).sum::<u64>(),
         );
@@ -385,13 +575,18 @@ pub fn svg(cells: &[Cell]) -> String {
     const BLUE: RGBColor = RGBColor(0x2b, 0x6c, 0xb0);
     const ORANGE: RGBColor = RGBColor(0xdd, 0x6b, 0x20);
     const GREY: RGBColor = RGBColor(0x71, 0x80, 0x96);
+    const GREEN: RGBColor = RGBColor(0x2f, 0x85, 0x5a);
     let color = |kind: Kind| match kind {
         Kind::BridgeSmol
         | Kind::BridgeTokioCurrent
         | Kind::BridgeTokioMulti
         | Kind::BridgeTokioAttached => BLUE,
+        Kind::CallerSmol
+        | Kind::CallerTokioCurrent
+        | Kind::CallerTokioMulti
+        | Kind::CallerTokioAttached => GREEN,
         Kind::PerCallSmol | Kind::PerCallTokioCurrent | Kind::PerCallTokioMulti => ORANGE,
-        Kind::Inline | Kind::Handoff | Kind::Reqwest => GREY,
+        Kind::Inline | Kind::Handoff | Kind::Reqwest | Kind::StaticBlockOn => GREY,
     };
     let medians: Vec<f64> = cells
         .iter()
