@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use loopbridge::{Bridge, conformance::support::PATIENCE};
+use loopbridge::{Bridge, Drive, conformance::support::PATIENCE};
 use loopbridge_tokio::TokioRuntime;
 
 /// Runs `check` in a forked child and returns whether it passed there. A child that does not
@@ -75,6 +75,11 @@ fn a_forked_child_gets_working_bridges() {
     let smol = Bridge::new();
     let tokio = Bridge::with_runtime(TokioRuntime::current_thread);
     let idle = Bridge::new();
+    let caller_driven = Bridge::builder()
+        .runtime(TokioRuntime::current_thread)
+        .drive(Drive::Caller)
+        .build();
+    caller_driven.call(async {}).unwrap();
     // Each has a runtime with threads in the parent; the child will have none of them.
     assert_eq!(smol.call(async { 1 }).unwrap(), 1);
     tokio
@@ -109,6 +114,23 @@ fn a_forked_child_gets_working_bridges() {
         ensure(
             matches!(slept, Ok(9)),
             &format!("a timer call on an inherited tokio bridge: {slept:?}"),
+        )?;
+        // A caller-driven call polls on the child's own thread, but its timer needs the
+        // runtime's driver: a fresh runtime, started in the child.
+        let slept = caller_driven.call_timeout(
+            async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                10
+            },
+            PATIENCE,
+        );
+        ensure(
+            matches!(slept, Ok(10)),
+            &format!("a caller-driven timer call on an inherited bridge: {slept:?}"),
+        )?;
+        ensure(
+            caller_driven.stats().started == 2,
+            "a fresh runtime for the caller-driven bridge",
         )?;
         // A task of the parent's runtime cannot finish here: it fails instead of hanging.
         let joined = parents_task.join_timeout(PATIENCE);

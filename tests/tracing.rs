@@ -72,6 +72,49 @@ fn an_event_in_a_bridged_future_is_recorded_under_the_callers_span() {
     });
 }
 
+/// A caller-driven call's future runs on its caller, inside the caller's span, and a
+/// runtime-driven task of the same bridge still carries the span to the runtime.
+#[test]
+fn a_caller_driven_call_is_recorded_under_the_callers_span() {
+    bounded("caller-driven span", || {
+        let bridge = Bridge::builder().drive(loopbridge::Drive::Caller).build();
+        let recorder = recorded(|| {
+            let span = tracing::info_span!("request", request_id = 7);
+            let _entered = span.enter();
+            bridge
+                .call(async {
+                    async_io::Timer::after(Duration::from_millis(1)).await;
+                    tracing::info!("inside a caller-driven call")
+                })
+                .unwrap();
+            bridge
+                .spawn(async { tracing::info!("inside its task") })
+                .unwrap()
+                .join()
+                .unwrap();
+        });
+        for (message, on_caller) in [
+            ("inside a caller-driven call", true),
+            ("inside its task", false),
+        ] {
+            let event = recorder
+                .find(message)
+                .unwrap_or_else(|| panic!("no event {message:?}"));
+            assert_eq!(
+                event.span.as_deref(),
+                Some("request{request_id=7}"),
+                "{message}"
+            );
+            assert_eq!(
+                event.thread == "test-bounded",
+                on_caller,
+                "{message} ran on {}",
+                event.thread
+            );
+        }
+    });
+}
+
 #[test]
 fn a_call_without_a_span_records_none() {
     bounded("no span", || {
