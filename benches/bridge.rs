@@ -178,19 +178,18 @@ fn benches(c: &mut Criterion) {
         ],
         target,
     );
-    crowd(
-        c,
-        &[
-            BridgeSmol,
-            BridgeTokioCurrent,
-            BridgeTokioMulti,
-            CallerSmol,
-            CallerTokioCurrent,
-            CallerTokioMulti,
-            StaticBlockOn,
-            Reqwest,
-        ],
-    );
+    // Both drive modes on smol and tokio's owned flavours, and their references.
+    let persistent = [
+        BridgeSmol,
+        BridgeTokioCurrent,
+        BridgeTokioMulti,
+        CallerSmol,
+        CallerTokioCurrent,
+        CallerTokioMulti,
+        StaticBlockOn,
+        Reqwest,
+    ];
+    crowd(c, &persistent);
     group(
         c,
         Workload::Timer,
