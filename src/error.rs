@@ -37,7 +37,9 @@ pub enum BridgeError {
     /// [`BridgeTask::join`](crate::BridgeTask::join) was called there. Use
     /// `bridge.spawn(fut)?.await` from async code on the bridge instead.
     Nested,
-    /// The task was cancelled before it completed, or its runtime dropped it without running it.
+    /// The task was cancelled before it completed, or its runtime dropped it without running it;
+    /// or a [`CancelToken`](crate::CancelToken) of the call's [`Scope`](crate::Scope) was
+    /// cancelled.
     Cancelled,
     /// The runtime running this call stopped responding, failed its health probe and was
     /// retired. The call was abandoned so that its caller does not wait on a stuck thread; the
@@ -56,6 +58,9 @@ pub enum BridgeError {
     /// not repeat it, so that a report that walks the chain, as `anyhow` does, says it once).
     /// Nothing was bound: the next call that needs the value runs the maker again.
     Make(Box<dyn Error + Send + Sync + 'static>),
+    /// An interrupt check of the call's [`Scope`](crate::Scope) failed with this error, which
+    /// [`source`](Error::source) returns: the call was cancelled, as at a timeout.
+    Interrupted(Box<dyn Error + Send + Sync + 'static>),
 }
 
 impl BridgeError {
@@ -150,6 +155,18 @@ impl BridgeError {
         err.get_ref()?.downcast_ref::<BridgeError>()
     }
 
+    /// Returns `true` if an interrupt check of the call's scope stopped it (see
+    /// [`BridgeError::Interrupted`]).
+    ///
+    /// ```
+    /// let err = loopbridge::BridgeError::Interrupted("KeyboardInterrupt".into());
+    /// assert!(err.is_interrupted());
+    /// ```
+    #[must_use]
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, BridgeError::Interrupted(_))
+    }
+
     /// Returns `true` if the call's runtime was retired (see [`BridgeError::Retired`]).
     ///
     /// ```
@@ -179,6 +196,9 @@ impl fmt::Display for BridgeError {
                 write!(f, "the bridge's runtime does not support {what}")
             }
             BridgeError::Make(_) => f.write_str("failed to make a runtime-bound value"),
+            BridgeError::Interrupted(_) => {
+                f.write_str("bridge call was interrupted by its scope's check")
+            }
         }
     }
 }
@@ -187,7 +207,7 @@ impl Error for BridgeError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             BridgeError::Start(e) => Some(e),
-            BridgeError::Make(e) => Some(&**e),
+            BridgeError::Make(e) | BridgeError::Interrupted(e) => Some(&**e),
             _ => None,
         }
     }

@@ -68,8 +68,8 @@ where
     F::Output: Send + 'static,
     S: Fn(Job) + Send + Sync + 'static,
 {
+    let future = Contained::new(future, slot.clone());
     let reporter = Reporter { slot, done: false };
-    let future = Contained::new(future);
     let (runnable, task) = async_task::spawn(
         async move {
             let mut reporter = reporter;
@@ -109,7 +109,7 @@ where
         Box::new(move || -> LocalBoxFuture {
             match panic::catch_unwind(AssertUnwindSafe(make)) {
                 Ok(future) => {
-                    let future = Contained::new(future);
+                    let future = Contained::new(future, slot.clone());
                     Box::pin(async move { drive(future, &slot, None).await })
                 }
                 Err(payload) => {
@@ -173,6 +173,7 @@ where
     let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
         future.as_mut().project().future.set(None)
     }));
+    slot.future_gone();
     if let Some(outcome) = settle(outcome, dropped) {
         slot.complete(outcome);
     }
@@ -211,20 +212,28 @@ pin_project! {
     struct Contained<F> {
         #[pin]
         future: Option<F>,
+        // Told once the future is gone (see `Abortable::gone`).
+        owner: Arc<dyn Abortable>,
     }
 
     impl<F> PinnedDrop for Contained<F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut future = this.project().future;
+            let this = this.project();
+            let mut future = this.future;
+            let dropped = future.is_some();
             contain("a bridged future's Drop", || future.set(None));
+            if dropped {
+                this.owner.gone();
+            }
         }
     }
 }
 
 impl<F> Contained<F> {
-    fn new(future: F) -> Contained<F> {
+    fn new(future: F, owner: Arc<dyn Abortable>) -> Contained<F> {
         Contained {
             future: Some(future),
+            owner,
         }
     }
 }

@@ -160,11 +160,12 @@ impl LocalJob {
 impl Drop for LocalJob {
     fn drop(&mut self) {
         // Never made into a future (its runtime stopped first).
-        if let Some(make) = self.make.take() {
-            drop_quietly(make);
-        }
+        let unmade = self.make.take().map(drop_quietly).is_some();
         if let Some(owner) = self.owner.take() {
             owner.abort(Abort::Cancelled);
+            if unmade {
+                owner.gone();
+            }
         }
     }
 }

@@ -198,6 +198,62 @@
 //! assert!(err.is_timed_out()); // and `slow` has been dropped on the runtime
 //! ```
 //!
+//! # Cancellation
+//!
+//! A call ends when its future completes or its deadline passes. A caller often needs more:
+//! Ctrl-C must stop a blocked call; a "30 s for this request" must cover every call the
+//! request makes; a caller that rolls back a transaction must know the future that wrote to it
+//! is gone. Three pieces cover it:
+//!
+//! - **[`CancelToken`]**: a flag any thread can set ([`cancel`](CancelToken::cancel), from a
+//!   signal handler's thread, a UI thread, a supervisor). Every call blocked under it is woken
+//!   at once and fails with [`BridgeError::Cancelled`]; nothing polls the token.
+//! - **[`Scope`]**: what every blocking bridge call made inside [`Scope::run`] obeys, on any
+//!   bridge: a deadline ([`timeout`](Scope::timeout), [`deadline`](Scope::deadline)), tokens
+//!   ([`cancel_on`](Scope::cancel_on)), and interrupt checks
+//!   ([`check_every`](Scope::check_every)): a closure run on the blocked caller's thread at a
+//!   period, whose error stops the call with [`BridgeError::Interrupted`] (how a Python
+//!   extension lets Ctrl-C through). Scopes nest (the tightest deadline wins, every token and
+//!   check counts) and travel into the calls' futures, so a blocking call made from inside a
+//!   bridged future obeys its caller's scope too. `call`, `call_timeout` (the earlier deadline
+//!   wins), `call_local`, `Bound::call`, every `next` of `iter`, every read and write of
+//!   `reader` and `writer`, and `BridgeTask::join` obey it; a call whose token is cancelled or
+//!   whose deadline has passed returns at once, without polling its future.
+//! - **[`BridgeBuilder::confirm_cancel`]**: a call that ends in `TimedOut`, `Cancelled` or
+//!   `Interrupted` returns only once its future has been dropped (or after a grace, counted in
+//!   [`BridgeStats::unconfirmed_cancels`]). Without it, a runtime-driven call's future is
+//!   dropped on the runtime soon after the call returns; a caller-driven call drops its future
+//!   before it returns anyway.
+//!
+//! ```
+//! use std::{thread, time::Duration};
+//! use loopbridge::{Bridge, CancelToken, Scope};
+//!
+//! let bridge = Bridge::builder().confirm_cancel(Duration::from_secs(1)).build();
+//! let token = CancelToken::new();
+//! let ctrl_c = token.clone(); // a Ctrl-C handler would hold this one
+//! thread::spawn(move || {
+//!     thread::sleep(Duration::from_millis(20));
+//!     ctrl_c.cancel();
+//! });
+//! // One deadline for the whole operation, and the token, for every call in it.
+//! let outcome = Scope::new()
+//!     .timeout(Duration::from_secs(30))
+//!     .cancel_on(&token)
+//!     .run(|| {
+//!         let session = bridge.call(async { "session" })?;
+//!         bridge.call(async move {
+//!             let _uses = session;
+//!             std::future::pending::<()>().await // a download that never ends
+//!         })
+//!     });
+//! assert!(outcome.unwrap_err().is_cancelled()); // and its future is gone
+//! ```
+//!
+//! A call outside every scope pays one thread-local read for all of this. `examples/ctrl_c.rs`
+//! cancels a blocking download over reqwest's async client with Ctrl-C, and bounds a whole
+//! operation of several calls with one 2 s deadline.
+//!
 //! # Health checks and retirement
 //!
 //! A timeout can mean that the future is slow, that the runtime is busy, or that it is wedged:
@@ -367,6 +423,7 @@
 
 mod bound;
 mod bridge;
+mod cancel;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod context;
@@ -396,6 +453,7 @@ pub use crate::bound::Bound;
 pub use crate::bridge::{
     Bridge, BridgeBuilder, DEFAULT_PROBE_TIMEOUT, DEFAULT_SHUTDOWN_GRACE, Drive, NestedPolicy,
 };
+pub use crate::cancel::{CancelToken, Scope};
 pub use crate::error::BridgeError;
 pub use crate::global::{global, shutdown_global};
 pub use crate::io::{BlockingReader, BlockingWriter};

@@ -33,7 +33,7 @@ use crate::{
     runtime::{BoxFuture, BridgeRuntime},
     slot::{Outcome, Slot},
     sync::{
-        Arc, AtomicBool, Condvar, Mutex, Ordering, lock,
+        Arc, Condvar, Mutex, lock,
         thread::{self, JoinHandle, ThreadId},
         wait_on,
     },
@@ -718,25 +718,9 @@ fn a_caller_driven_cancel_races_a_wake() {
         |bridge, ledger, _counts| {
             let signal = Signal::new();
             let firer = signal.clone();
-            // Both other threads unpark the caller, and one of them may do so after the call has
-            // returned. loom takes a late unpark for the end of a `join` the caller is blocked in
-            // (std's `unpark` only leaves a token for the next `park`), so the caller joins each
-            // thread only once it is past its unpark.
-            let (fired, stopped) = (
-                Arc::new(AtomicBool::new(false)),
-                Arc::new(AtomicBool::new(false)),
-            );
-            let (fired_set, stopped_set) = (fired.clone(), stopped.clone());
-            let third = thread::spawn(move || {
-                firer.fire();
-                fired_set.store(true, Ordering::SeqCst);
-            });
+            let third = thread::spawn(move || firer.fire());
             let stopper = bridge.clone();
-            let stop = thread::spawn(move || {
-                let all_exited = stopper.shutdown_timeout(Duration::from_secs(1));
-                stopped_set.store(true, Ordering::SeqCst);
-                all_exited
-            });
+            let stop = thread::spawn(move || stopper.shutdown_timeout(Duration::from_secs(1)));
             let guard = ledger.ready();
             let caller = thread::current().id();
             let dropped_on = Arc::new(std::sync::Mutex::new(None));
@@ -753,9 +737,6 @@ fn a_caller_driven_cancel_races_a_wake() {
             if let Some(on) = *dropped_on.lock().unwrap() {
                 assert_eq!(on, caller, "dropped on the caller");
             }
-            while !(fired.load(Ordering::SeqCst) && stopped.load(Ordering::SeqCst)) {
-                thread::yield_now();
-            }
             third.join().unwrap();
             assert!(stop.join().unwrap());
         },
@@ -768,5 +749,38 @@ struct OnDrop<F: FnMut()>(F);
 impl<F: FnMut()> Drop for OnDrop<F> {
     fn drop(&mut self) {
         (self.0)();
+    }
+}
+
+/// A cancel token fired from a third thread races a call's outcome, in both drive modes:
+/// exactly one wins (the value, or `Cancelled`), the value is delivered or dropped exactly
+/// once, and so is the future.
+#[test]
+fn a_cancel_races_the_outcome() {
+    cancel_races_the_outcome(RuntimeCounts::bridge);
+}
+
+/// [`a_cancel_races_the_outcome`], caller-driven.
+#[test]
+fn a_cancel_races_a_caller_driven_outcome() {
+    cancel_races_the_outcome(RuntimeCounts::bridge_caller_driven);
+}
+
+fn cancel_races_the_outcome(make: fn(&RuntimeCounts) -> Bridge) {
+    {
+        model_bridge(make, |bridge, ledger, _counts| {
+            let token = crate::CancelToken::new();
+            let canceller = token.clone();
+            let third = thread::spawn(move || canceller.cancel());
+            let outcome = crate::Scope::new()
+                .cancel_on(&token)
+                .run(|| bridge.call(ledger.ready()));
+            match outcome {
+                Ok(value) => drop(value),
+                Err(BridgeError::Cancelled) => {}
+                Err(err) => panic!("a call racing a cancel got {err:?}"),
+            }
+            third.join().unwrap();
+        });
     }
 }

@@ -17,6 +17,10 @@ use crate::{
 /// type.
 pub(crate) trait Abortable: Send + Sync {
     fn abort(&self, reason: Abort);
+
+    /// The call's future has been dropped (or will never be made): for a caller that waits
+    /// to see its cancellation confirmed (`BridgeBuilder::confirm_cancel`).
+    fn gone(&self) {}
 }
 
 /// [`Registry::closed`] while the registry is open.

@@ -48,6 +48,8 @@ struct State<T> {
     taken: bool,
     /// Sticky: once set, the job drops its future on its next poll, or never polls it.
     cancelled: bool,
+    /// Set once the call's future has been dropped (or is known never to be made).
+    gone: bool,
     /// Whoever waits for the outcome: a parked caller thread or an awaiting task.
     waiter: Option<Waker>,
     /// The job's waker, so that a cancellation can make the job drop its future.
@@ -117,6 +119,7 @@ impl<T> Slot<T> {
                 outcome: None,
                 taken: false,
                 cancelled: false,
+                gone: false,
                 waiter: None,
                 task: None,
                 kept: None,
@@ -341,6 +344,34 @@ impl<T> Slot<T> {
         drop(task);
     }
 
+    /// Job side: the call's future has been dropped. Wakes a caller that cancelled the call
+    /// and waits to see it gone (see [`poll_gone`](Self::poll_gone)); a call that was not
+    /// cancelled has nobody waiting for this, and wakes nobody.
+    pub(crate) fn future_gone(&self) {
+        let waiter = {
+            let mut state = lock(&self.state);
+            state.gone = true;
+            match state.cancelled {
+                true => state.waiter.take(),
+                false => None,
+            }
+        };
+        wake(waiter);
+    }
+
+    /// Caller side, after cancelling: whether the call's future is gone yet; if not, `waker`
+    /// is woken when it is.
+    pub(crate) fn poll_gone(&self, waker: &Waker) -> bool {
+        let mut state = lock(&self.state);
+        if state.gone {
+            return true;
+        }
+        let replaced = register(&mut state.waiter, waker);
+        drop(state);
+        drop(replaced);
+        false
+    }
+
     /// Job side, as each step starts: registers the job's waker and returns `true` if the job
     /// must stop. Counts the step as its home's progress.
     pub(crate) fn should_stop(&self, waker: &Waker) -> bool {
@@ -379,6 +410,10 @@ impl<T> fmt::Debug for Slot<T> {
 impl<T: Send> Abortable for Slot<T> {
     fn abort(&self, reason: Abort) {
         self.fail(reason.into());
+    }
+
+    fn gone(&self) {
+        self.future_gone();
     }
 }
 

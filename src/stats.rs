@@ -55,6 +55,10 @@ pub struct BridgeStats {
     pub nested: u64,
     /// Panics re-raised on callers.
     pub panics: u64,
+    /// With [`BridgeBuilder::confirm_cancel`](crate::BridgeBuilder::confirm_cancel): calls
+    /// that timed out or were cancelled and returned after the grace without their future
+    /// having been dropped (a runtime thread that was stuck, say).
+    pub unconfirmed_cancels: u64,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +69,7 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     pub(crate) nested: AtomicU64,
     pub(crate) panics: AtomicU64,
+    pub(crate) unconfirmed: AtomicU64,
 }
 
 impl Counters {
@@ -94,6 +99,7 @@ impl Counters {
             timeouts: self.timeouts.load(Ordering::Relaxed),
             nested: self.nested.load(Ordering::Relaxed),
             panics: self.panics.load(Ordering::Relaxed),
+            unconfirmed_cancels: self.unconfirmed.load(Ordering::Relaxed),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::{
 };
 
 use crate::{
+    cancel::{Stop, Watch},
     error::BridgeError,
     generation::Generation,
     job::drop_quietly,
@@ -16,7 +17,7 @@ use crate::{
     slot::{Outcome, Slot},
     stats::Counters,
     sync::{Arc, Weak},
-    wait::wait,
+    wait::{Waited, wait_scoped},
 };
 
 /// What a task reports to its bridge: a join that timed out, after which the bridge probes
@@ -144,20 +145,42 @@ impl<T> BridgeTask<T> {
         if generation.blocks_itself_here(self.bridge_id) {
             return Err(BridgeError::Nested);
         }
-        // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
-        let outcome = wait(&self.slot, deadline, || {}).or_else(|| {
+        // A join in a scope obeys it: a join the scope stops cancels the task, as dropping
+        // its handle would.
+        let mut scope = Watch::of_current();
+        let deadline = match scope.as_ref().map(Watch::deadline) {
+            Some(Some(scoped)) => Some(deadline.map_or(scoped, |own| own.min(scoped))),
+            _ => deadline,
+        };
+        let waited = match scope.as_ref().and_then(Watch::stopped_already) {
+            Some(stop) => Waited::Stopped(stop),
+            None => wait_scoped(&self.slot, deadline, scope.as_mut(), || {}),
+        };
+        drop(scope);
+        // An outcome that arrived meanwhile still wins over the deadline or the scope.
+        let (outcome, stop) = match waited {
+            Waited::Outcome(outcome) => (Some(outcome), None),
+            Waited::Deadline => (None, Some(Stop::TimedOut)),
+            Waited::Stopped(stop) => (None, Some(stop)),
+        };
+        let outcome = outcome.or_else(|| {
             self.done = true;
             self.slot.cancel()
         });
-        match outcome {
-            Some(outcome) => self.finish(outcome),
-            None => {
+        match (outcome, stop) {
+            (Some(outcome), _) => self.finish(outcome),
+            (None, stop) => {
                 self.registration = None;
-                Counters::bump(&self.stats.timeouts);
-                if let Some(bridge) = self.bridge.upgrade() {
-                    bridge.timed_out(&generation);
+                match stop.unwrap_or(Stop::TimedOut) {
+                    Stop::TimedOut => {
+                        Counters::bump(&self.stats.timeouts);
+                        if let Some(bridge) = self.bridge.upgrade() {
+                            bridge.timed_out(&generation);
+                        }
+                        Err(BridgeError::TimedOut)
+                    }
+                    stop => Err(stop.into()),
                 }
-                Err(BridgeError::TimedOut)
             }
         }
     }

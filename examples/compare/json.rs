@@ -15,6 +15,19 @@ pub enum Object {
     Fast(FastObject),
     Load(LoadObject),
     Client(ClientObject),
+    Cancel(CancelObject),
+}
+
+/// How long a cancelled call takes to return after `CancelToken::cancel`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CancelObject {
+    pub strategy: String,
+    pub workload: String,
+    pub callers: usize,
+    pub trials: u64,
+    pub cancel_to_return_median_ns: u64,
+    pub cancel_to_return_p99_ns: u64,
 }
 
 /// A cell of the table: one strategy × workload × caller count.
@@ -103,8 +116,19 @@ pub fn objects(report: &Report) -> Vec<Object> {
         fast,
         load,
         clients,
+        cancels,
     } = report;
     let mut out = Vec::new();
+    for figures in cancels {
+        out.push(Object::Cancel(CancelObject {
+            strategy: figures.kind.name().into(),
+            workload: "cancel".into(),
+            callers: 1,
+            trials: figures.trials,
+            cancel_to_return_median_ns: figures.median_ns,
+            cancel_to_return_p99_ns: figures.p99_ns,
+        }));
+    }
     for (name, rounds, connections) in &clients.figures {
         let of = |f: fn(&clients::Round) -> f64| median(rounds.iter().map(f).collect());
         out.push(Object::Client(ClientObject {

@@ -15,8 +15,9 @@
 //! and the reqwest::blocking pattern, in interleaved rounds) and the fast path under load
 //! (`load.rs`: one call parked in flight, a paced caller's CPU, busy cores), then real HTTP
 //! clients (`clients.rs`: the real reqwest::blocking beside reqwest's async client on a
-//! bridge, on the same server).
+//! bridge, on the same server), and how long a cancelled call takes to return (`cancel.rs`).
 
+mod cancel;
 mod clients;
 mod json;
 mod latency;
@@ -156,6 +157,8 @@ pub struct Plan {
     pub load_slice: Duration,
     pub client_rounds: usize,
     pub client_slice: Duration,
+    /// Cancels timed per strategy.
+    pub cancels: usize,
 }
 
 impl Plan {
@@ -170,6 +173,7 @@ impl Plan {
             load_slice: Duration::from_millis(150),
             client_rounds: 5,
             client_slice: Duration::from_millis(400),
+            cancels: 200,
         }
     }
 
@@ -184,6 +188,7 @@ impl Plan {
             load_slice: Duration::from_millis(60),
             client_rounds: 2,
             client_slice: Duration::from_millis(100),
+            cancels: 30,
         }
     }
 }
@@ -195,6 +200,7 @@ pub struct Report {
     pub fast: FastPath,
     pub load: load::Load,
     pub clients: clients::Clients,
+    pub cancels: Vec<cancel::Figures>,
 }
 
 /// Measures the whole report against `servers`.
@@ -225,6 +231,7 @@ fn run(plan: &Plan, servers: &os::Servers) -> Report {
     let fast = fast_path(plan.fast_rounds, plan.fast_slice, target, servers);
     let load = load::measure(plan.load_rounds, plan.load_slice);
     let clients = clients::measure(plan.client_rounds, plan.client_slice, target.http, servers);
+    let cancels = cancel::measure(plan.cancels);
     progress.done(started.elapsed());
     Report {
         cells,
@@ -232,6 +239,7 @@ fn run(plan: &Plan, servers: &os::Servers) -> Report {
         fast,
         load,
         clients,
+        cancels,
     }
 }
 
@@ -525,6 +533,7 @@ mod tests {
             load_slice: Duration::from_millis(5),
             client_rounds: 1,
             client_slice: Duration::from_millis(20),
+            cancels: 3,
         }
     }
 
@@ -547,7 +556,8 @@ mod tests {
         }
 
         let mut seen = BTreeSet::new();
-        let (mut idle, mut fast, mut load, mut clients) = (
+        let (mut idle, mut fast, mut load, mut clients, mut cancels) = (
+            BTreeSet::new(),
             BTreeSet::new(),
             BTreeSet::new(),
             BTreeSet::new(),
@@ -565,6 +575,10 @@ mod tests {
                 Object::Client(o) => {
                     assert!(o.calls > 0 && o.errors == 0, "{o:?}");
                     clients.insert(o.strategy.clone());
+                }
+                Object::Cancel(o) => {
+                    assert!(o.trials > 0, "{o:?}");
+                    cancels.insert(o.strategy.clone());
                 }
             }
         }
@@ -591,6 +605,7 @@ mod tests {
         assert!(names(&[Kind::BridgeSmol, Kind::Handoff, Kind::Reqwest]).is_subset(&idle));
         let expected: BTreeSet<String> = clients::CLIENTS.iter().map(|c| c.to_string()).collect();
         assert_eq!(clients, expected);
+        assert_eq!(cancels, names(&cancel::KINDS));
     }
 
     /// An error text with quotes and control characters (a server's message, say) still

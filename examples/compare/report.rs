@@ -35,6 +35,7 @@ pub fn table(report: &Report, budget: std::time::Duration) -> String {
         fast,
         load,
         clients,
+        cancels,
     } = report;
     let mut out = String::new();
     let _ = writeln!(
@@ -92,6 +93,7 @@ pub fn table(report: &Report, budget: std::time::Duration) -> String {
     out.push_str(&caller_goals(cells, fast, clients));
     out.push_str(&under_load(load));
     out.push_str(&http_clients(clients));
+    out.push_str(&cancel_latency(cancels));
     if let Some(first) = idles.first() {
         let _ = writeln!(
             out,
@@ -505,6 +507,24 @@ fn http_clients(clients: &Clients) -> String {
          whole process's (the server runs in a child process); connections: accepted by the \
          server for that client over the run, warm-up included.\n",
     );
+    out
+}
+
+/// How long a cancelled call took to return after its token was cancelled.
+fn cancel_latency(cancels: &[crate::cancel::Figures]) -> String {
+    let mut out = String::from(
+        "\n## Cancellation: from CancelToken::cancel on another thread to the blocked call's return\n",
+    );
+    for figures in cancels {
+        let _ = writeln!(
+            out,
+            "{:<28} median {:>9}, p99 {:>9} ({} cancels)",
+            figures.kind.name(),
+            duration(figures.median_ns as f64),
+            duration(figures.p99_ns as f64),
+            figures.trials,
+        );
+    }
     out
 }
 

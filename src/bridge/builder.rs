@@ -39,6 +39,7 @@ pub struct BridgeBuilder {
     shutdown_grace: Duration,
     nested: NestedPolicy,
     drive: Drive,
+    confirm_cancel: Option<Duration>,
     per_call: bool,
 }
 
@@ -58,6 +59,7 @@ impl BridgeBuilder {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             nested: NestedPolicy::Fallback,
             drive: Drive::Runtime,
+            confirm_cancel: None,
             per_call: false,
         }
     }
@@ -153,6 +155,32 @@ impl BridgeBuilder {
         self
     }
 
+    /// Makes a call that ends in [`TimedOut`](crate::BridgeError::TimedOut),
+    /// [`Cancelled`](crate::BridgeError::Cancelled) or
+    /// [`Interrupted`](crate::BridgeError::Interrupted) return only once its future has been
+    /// dropped, or once `grace` has passed, whichever comes first. Without it (the default) a
+    /// cancelled future is dropped on its runtime soon after the call returns.
+    ///
+    /// Use it when the caller goes on to do something the future must not see: roll back a
+    /// transaction the future was writing, reuse a file it held. A call that gives up waiting
+    /// after `grace` counts in [`BridgeStats::unconfirmed_cancels`](crate::BridgeStats) and
+    /// logs a warning (with the `tracing` feature). Caller-driven calls
+    /// ([`Drive::Caller`]) drop their future before they return anyway.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use loopbridge::Bridge;
+    ///
+    /// let bridge = Bridge::builder().confirm_cancel(Duration::from_secs(1)).build();
+    /// let err = bridge.call_timeout(std::future::pending::<()>(), Duration::from_millis(10));
+    /// assert!(err.unwrap_err().is_timed_out()); // and the future is gone by now
+    /// assert_eq!(bridge.stats().unconfirmed_cancels, 0);
+    /// ```
+    pub fn confirm_cancel(mut self, grace: Duration) -> BridgeBuilder {
+        self.confirm_cancel = Some(grace);
+        self
+    }
+
     /// Makes the bridge start a fresh runtime for every call and shut it down afterwards,
     /// instead of keeping one (see [`Bridge::per_call`]).
     ///
@@ -194,6 +222,7 @@ impl BridgeBuilder {
                 shutdown_grace: self.shutdown_grace,
                 nested: self.nested,
                 drive: self.drive,
+                confirm_cancel: self.confirm_cancel,
                 stats,
             }),
         }
@@ -213,6 +242,7 @@ impl fmt::Debug for BridgeBuilder {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("nested", &self.nested)
             .field("drive", &self.drive)
+            .field("confirm_cancel", &self.confirm_cancel)
             .field("per_call", &self.per_call)
             .finish_non_exhaustive()
     }

@@ -7,6 +7,7 @@ use std::{
 };
 
 use crate::{
+    cancel::{Stop, Watch},
     context::{Context, lifecycle},
     error::BridgeError,
     generation::Lane,
@@ -21,6 +22,7 @@ use super::{
     caller::{self, Driven},
     config::{Drive, NestedPolicy},
     handle::Bridge,
+    inner::Inner,
     nested,
     submit::{Register, Submitted, submit},
 };
@@ -106,9 +108,9 @@ impl Bridge {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
         let _in_flight = CallCounts::enter(&*inner.stats);
+        let (deadline, mut scope) = limits(timeout, inner)?;
         let mut generation = inner.supply.generation(deadline)?;
         let mut future = Context::capture().attach(future);
         let nested = generation.blocks_itself_here(inner.id);
@@ -130,7 +132,7 @@ impl Bridge {
                 generation,
                 registration: Some(registration),
             };
-            inner.finish_call(&slot, call, deadline, None)
+            inner.finish_call(&slot, call, deadline, None, scope)
         } else {
             if inner.drive == Drive::Caller {
                 if generation.is_closed() {
@@ -138,7 +140,7 @@ impl Bridge {
                     inner.supply.unpublish(&generation);
                     generation = inner.supply.generation(deadline)?;
                 }
-                match caller::drive(&generation, future, deadline) {
+                match caller::drive(&generation, future, deadline, scope.as_mut()) {
                     Driven::Done(outcome) => return inner.finish_driven(&generation, outcome),
                     // The runtime cannot serve it: it runs there, as `Drive::Runtime`.
                     Driven::Declined(declined) => future = declined,
@@ -156,7 +158,7 @@ impl Bridge {
                 Register::Late,
                 deadline,
             )?;
-            let result = inner.finish_call(&slot, call, deadline, Some(Lane::Shared));
+            let result = inner.finish_call(&slot, call, deadline, Some(Lane::Shared), scope);
             match result {
                 // Completed: the task is freed here, on the caller's thread.
                 Ok(_) => drop(task),
@@ -272,9 +274,9 @@ impl Bridge {
         F: Future + 'static,
         F::Output: Send + 'static,
     {
-        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         let inner = &*self.inner;
         let _in_flight = CallCounts::enter(&*inner.stats);
+        let (deadline, scope) = limits(timeout, inner)?;
         let generation = inner.supply.generation(deadline)?;
         if generation.blocks_itself_here(inner.id) {
             return Err(BridgeError::Nested);
@@ -296,7 +298,7 @@ impl Bridge {
             Register::Late,
             deadline,
         )?;
-        inner.finish_call(&slot, call, deadline, Some(Lane::Local))
+        inner.finish_call(&slot, call, deadline, Some(Lane::Local), scope)
     }
 
     /// Spawns `future` on the bridge's runtime and returns a [`BridgeTask`] for its result,
@@ -409,4 +411,28 @@ impl Bridge {
             inner.stats.clone(),
         ))
     }
+}
+
+/// A blocking call's deadline, the earlier of its own (`timeout` from now) and its scope's, and
+/// the scope it obeys, if it is made in one; or why the scope stops it before it starts (a
+/// cancelled token, a passed deadline), without a poll.
+fn limits(
+    timeout: Option<Duration>,
+    inner: &Inner,
+) -> Result<(Option<Instant>, Option<Watch>), BridgeError> {
+    let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+    let Some(scope) = Watch::of_current() else {
+        return Ok((deadline, None));
+    };
+    if let Some(stop) = scope.stopped_already() {
+        if let Stop::TimedOut = stop {
+            Counters::bump(&inner.stats.timeouts);
+        }
+        return Err(stop.into());
+    }
+    let deadline = match (deadline, scope.deadline()) {
+        (Some(own), Some(scoped)) => Some(own.min(scoped)),
+        (own, scoped) => own.or(scoped),
+    };
+    Ok((deadline, Some(scope)))
 }

@@ -19,17 +19,15 @@ use std::{
 };
 
 use crate::{
+    cancel::Watch,
     error::{Abort, BridgeError},
     generation::{self, Generation},
     harness::settle,
     registry::{Abortable, Registration},
     slot::Outcome,
     spin,
-    sync::{
-        Arc, AtomicUsize, Ordering,
-        thread::{self, Thread},
-    },
-    wait::thread_unparker,
+    sync::{Arc, AtomicUsize, Ordering},
+    wait::{Unparker, thread_unparker},
 };
 
 /// What became of a call offered to the caller's thread.
@@ -47,12 +45,18 @@ pub(crate) fn drive<F: Future>(
     generation: &Arc<Generation>,
     future: F,
     deadline: Option<Instant>,
+    mut scope: Option<&mut Watch>,
 ) -> Driven<F> {
     let mut future = Some(future);
     let mut outcome = None;
     generation.runtime.enter(&mut || {
         if let Some(future) = future.take() {
-            outcome = Some(poll_here(generation, future, deadline));
+            outcome = Some(poll_here(
+                generation,
+                future,
+                deadline,
+                scope.as_deref_mut(),
+            ));
         }
     });
     match (outcome, future) {
@@ -69,6 +73,7 @@ fn poll_here<F: Future>(
     generation: &Arc<Generation>,
     future: F,
     deadline: Option<Instant>,
+    mut scope: Option<&mut Watch>,
 ) -> Outcome<F::Output> {
     // Code in the future that looks for the generation it runs on (a bound value's lookup)
     // finds this one.
@@ -78,10 +83,13 @@ fn poll_here<F: Future>(
     let mut future = pin!(Some(future));
     // Registered the first time the future is pending: a call that completes on its first
     // poll never touches the generation's registry.
-    let mut watch: Option<Watch> = None;
-    let outcome = loop {
-        if let Some(reason) = watch.as_ref().and_then(Watch::aborted) {
+    let mut watch: Option<Registered> = None;
+    let outcome = 'call: loop {
+        if let Some(reason) = watch.as_ref().and_then(Registered::aborted) {
             break Outcome::Failed(reason.into());
+        }
+        if let Some(stop) = scope.as_deref_mut().and_then(Watch::poll_stop) {
+            break Outcome::Failed(stop.into());
         }
         let running = future.as_mut().as_pin_mut().expect("polled until it ends");
         // Wakes from here on are for this poll.
@@ -92,28 +100,40 @@ fn poll_here<F: Future>(
             Ok(Poll::Pending) => {}
         }
         if watch.is_none() {
-            match Watch::register(generation) {
+            match Registered::register(generation, &woken) {
                 Ok(registered) => watch = Some(registered),
                 Err(reason) => break Outcome::Failed(reason.into()),
+            }
+            if let Some(scope) = scope.as_deref_mut() {
+                scope.arm(&waker);
             }
         }
         // A wake that comes quickly (a reply from the runtime's reactor) is worth a short
         // spin, as a runtime-driven caller spins for its outcome: parking and being woken
         // costs far more.
         let started = spin::caller(|| woken.is_woken(), deadline);
-        if !woken.is_woken() {
-            match deadline {
-                None => thread::park(),
-                Some(deadline) => {
+        // Parks until woken, the deadline passes, the generation closes or the scope stops
+        // the call; a scope's check that comes due wakes it without a poll of the future.
+        while !woken.is_woken() {
+            if watch.as_ref().and_then(Registered::aborted).is_some() {
+                continue 'call;
+            }
+            if let Some(stop) = scope.as_deref_mut().and_then(Watch::poll_stop) {
+                break 'call Outcome::Failed(stop.into());
+            }
+            let check = scope.as_deref().and_then(Watch::next_check);
+            let wake_at = match (deadline, check) {
+                (Some(deadline), Some(check)) => Some(deadline.min(check)),
+                (deadline, check) => deadline.or(check),
+            };
+            match wake_at {
+                None => woken.park(None),
+                Some(wake_at) => {
                     let now = Instant::now();
-                    if now >= deadline {
-                        break Outcome::Failed(BridgeError::TimedOut);
+                    if deadline.is_some_and(|deadline| now >= deadline) {
+                        break 'call Outcome::Failed(BridgeError::TimedOut);
                     }
-                    // loom has no timed park: models use no deadlines.
-                    #[cfg(loopbridge_loom)]
-                    thread::park();
-                    #[cfg(not(loopbridge_loom))]
-                    thread::park_timeout(deadline - now);
+                    woken.park(Some(wake_at.saturating_duration_since(now)));
                 }
             }
         }
@@ -127,21 +147,21 @@ fn poll_here<F: Future>(
 }
 
 /// A caller-driven call's registration in its generation, and the signal a close sends it.
-struct Watch {
+struct Registered {
     signal: Arc<Signal>,
     _registration: Registration,
 }
 
-impl Watch {
+impl Registered {
     /// Registers the call in `generation`, so that closing it fails the call and wakes its
     /// caller; or says why the generation is closed already.
-    fn register(generation: &Generation) -> Result<Watch, Abort> {
+    fn register(generation: &Generation, caller: &Arc<Unparker>) -> Result<Registered, Abort> {
         let signal = Arc::new(Signal {
             aborted: AtomicUsize::new(NOT_ABORTED),
-            caller: thread::current(),
+            caller: caller.clone(),
         });
         match generation.register(signal.clone()) {
-            Some(registration) => Ok(Watch {
+            Some(registration) => Ok(Registered {
                 signal,
                 _registration: registration,
             }),
@@ -169,7 +189,7 @@ const CANCELLED: usize = 3;
 /// What a generation's close reaches: the reason, and the caller to unpark.
 struct Signal {
     aborted: AtomicUsize,
-    caller: Thread,
+    caller: Arc<Unparker>,
 }
 
 impl Abortable for Signal {

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::{
+    cancel::{Stop, Watch},
     context::lifecycle,
     error::BridgeError,
     generation::{Generation, Lane},
@@ -11,7 +12,7 @@ use crate::{
     stats::Counters,
     sync::Arc,
     task::Supervisor,
-    wait::wait,
+    wait::{Waited, wait_gone, wait_scoped},
 };
 
 use super::{
@@ -28,30 +29,41 @@ pub(crate) struct Inner {
     pub(crate) shutdown_grace: Duration,
     pub(crate) nested: NestedPolicy,
     pub(crate) drive: Drive,
+    /// How long a cancelled call waits for its future to be dropped (`confirm_cancel`).
+    pub(crate) confirm_cancel: Option<Duration>,
     pub(crate) stats: Arc<Counters>,
 }
 
 impl Inner {
-    /// Waits for a submitted call's outcome until `deadline`; at the deadline, cancels it and
-    /// probes its runtime on the call's `lane` (unless the call was nested, with no lane, or
-    /// its runtime per-call).
+    /// Waits for a submitted call's outcome until `deadline`, or until its `scope` stops it;
+    /// then cancels it (waiting for its future to be dropped, with `confirm_cancel`). At the
+    /// deadline, probes its runtime on the call's `lane` (unless the call was nested, with no
+    /// lane, or its runtime per-call).
     pub(crate) fn finish_call<T: Send + 'static>(
         &self,
         slot: &Arc<Slot<T>>,
         mut call: Submitted,
         deadline: Option<Instant>,
         lane: Option<Lane>,
+        mut scope: Option<Watch>,
     ) -> Result<T, BridgeError> {
-        // At the deadline, an outcome that arrived meanwhile still wins over the timeout.
-        let outcome =
-            wait(slot, deadline, || register_late(&mut call, slot)).or_else(|| slot.cancel());
+        let waited = wait_scoped(slot, deadline, scope.as_mut(), || {
+            register_late(&mut call, slot)
+        });
+        drop(scope);
+        // An outcome that arrived meanwhile still wins over the deadline or the scope.
+        let (outcome, stop) = match waited {
+            Waited::Outcome(outcome) => (Some(outcome), None),
+            Waited::Deadline => (slot.cancel(), Some(Stop::TimedOut)),
+            Waited::Stopped(stop) => (slot.cancel(), Some(stop)),
+        };
         let Submitted {
             generation,
             registration,
         } = call;
         drop(registration);
-        match outcome {
-            Some(outcome) => {
+        match (outcome, stop) {
+            (Some(outcome), _) => {
                 let outcome = match outcome {
                     // A step dropped by a runtime that was closing (a call answered before it
                     // was registered is not failed by the close itself): say why.
@@ -65,23 +77,53 @@ impl Inner {
                 self.stats.observe(&outcome);
                 outcome.into_result()
             }
-            None => {
-                Counters::bump(&self.stats.timeouts);
-                lifecycle!(
-                    debug,
-                    bridge = generation.bridge,
-                    generation = generation.id,
-                    "bridge call timed out"
-                );
-                if let Some(lane) = lane {
-                    if self.supply.timed_out(&generation) {
-                        self.check_health(&generation, lane);
+            (None, stop) => {
+                self.confirm(slot, &generation);
+                match stop.unwrap_or(Stop::TimedOut) {
+                    Stop::TimedOut => {
+                        Counters::bump(&self.stats.timeouts);
+                        lifecycle!(
+                            debug,
+                            bridge = generation.bridge,
+                            generation = generation.id,
+                            "bridge call timed out"
+                        );
+                        if let Some(lane) = lane {
+                            if self.supply.timed_out(&generation) {
+                                self.check_health(&generation, lane);
+                            }
+                        } else {
+                            self.supply.timed_out(&generation);
+                        }
+                        Err(BridgeError::TimedOut)
                     }
-                } else {
-                    self.supply.timed_out(&generation);
+                    // Stopped by its caller's scope: nothing says the runtime is unwell.
+                    stop => {
+                        self.supply.timed_out(&generation);
+                        Err(stop.into())
+                    }
                 }
-                Err(BridgeError::TimedOut)
             }
+        }
+    }
+
+    /// With `confirm_cancel`: waits until the cancelled call's future has been dropped, or
+    /// until the grace passes, and says which (a stats counter and an event).
+    fn confirm<T>(&self, slot: &Slot<T>, generation: &Generation) {
+        let Some(grace) = self.confirm_cancel else {
+            return;
+        };
+        if !wait_gone(slot, Instant::now().checked_add(grace)) {
+            let _ = generation;
+            Counters::bump(&self.stats.unconfirmed);
+            lifecycle!(
+                warn,
+                bridge = generation.bridge,
+                generation = generation.id,
+                grace = ?grace,
+                "a cancelled call's future was not dropped within the confirm_cancel grace; \
+                 the call returns without it"
+            );
         }
     }
 

@@ -403,6 +403,14 @@ macro_rules! __conformance_checks {
             a_bound_values_panicking_drop_is_contained,
             streams_iterate_on_the_runtime,
             io_over_the_bridge,
+            // Cancellation
+            a_token_cancels_calls_from_another_thread,
+            scope_deadlines_bound_every_call,
+            scopes_nest,
+            a_failing_check_interrupts_the_call,
+            scopes_travel_into_nested_calls,
+            streams_and_readers_obey_a_scope,
+            confirmed_cancellation_waits_for_the_drop,
         );
     };
 }
@@ -459,7 +467,7 @@ macro_rules! __conformance_checks_table {
             ///
             /// let suite = Suite::new(SmolRuntime::start).local_tasks();
             /// let checks = Suite::checks();
-            /// assert_eq!(checks.len(), 31);
+            /// assert_eq!(checks.len(), 38);
             /// let (name, reuse) = checks[0];
             /// assert_eq!(name, "reuse");
             /// reuse(&suite);

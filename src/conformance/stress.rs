@@ -408,6 +408,7 @@ fn error_label(e: &BridgeError) -> &'static str {
         BridgeError::Retired => "retired",
         BridgeError::Unsupported(_) => "unsupported",
         BridgeError::Make(_) => "make",
+        BridgeError::Interrupted(_) => "interrupted",
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod bound;
 mod calls;
+mod cancel;
 mod health;
 mod nested;
 mod shutdown;
