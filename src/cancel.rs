@@ -183,7 +183,7 @@ struct Check {
 ///   [`Bridge::iter`](crate::Bridge::iter), each read and write of
 ///   [`Bridge::reader`](crate::Bridge::reader) and [`Bridge::writer`](crate::Bridge::writer),
 ///   and [`BridgeTask::join`](crate::BridgeTask::join): a join the scope stops cancels the
-///   task too, as dropping its handle would. [`Bridge::spawn`] is not stopped by a scope: a
+///   task too, as dropping its handle would. [`Bridge::spawn`](crate::Bridge::spawn) is not stopped by a scope: a
 ///   spawned task runs on its own, and only the calls that wait for it obey the scope.
 /// - **Outcomes.** A cancelled token fails the call with [`BridgeError::Cancelled`], a passed
 ///   deadline with [`BridgeError::TimedOut`], a failed check with
