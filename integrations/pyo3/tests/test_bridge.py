@@ -186,7 +186,13 @@ def test_reqwest_on_a_tokio_bridge_serves_four_python_threads_with_keep_alive():
     server.shutdown()
     assert not errors, errors
     assert results == ["hello from python"] * 100
-    assert 1 <= server.connections <= 4, f"{server.connections} connections for 4 threads"
+    # Keep-alive: 100 requests ride a handful of connections (100 without reuse, as with a
+    # runtime per call). Not exactly 4: hyper's pool races when callers share it, and a
+    # request can check out before another's finished connection is back in the pool, which
+    # opens one more (see the README, under "Real HTTP clients"). Measured: 4 in 383 of 400
+    # runs, 5 or 6 in the rest. A bound of 10 leaves no room for a flake, and none for a pool
+    # that is not kept.
+    assert 1 <= server.connections <= 10, f"{server.connections} connections for 100 requests"
 
 
 def test_a_python_callback_that_calls_back_into_the_extension_does_not_deadlock():
