@@ -1,4 +1,4 @@
-"""The MSRV in `rust-version` must hold for the dependencies too: every crate the three published
+"""The MSRV in `rust-version` must hold for the dependencies too: every crate the published
 crates build on (normal dependencies, all features) must declare a `rust-version` no newer
 than ours, or none. Only the current stable toolchain is installed here, so this, clippy's
 `incompatible_msrv` lint (std APIs newer than `rust-version`) and edition 2024 (which needs
@@ -19,7 +19,7 @@ declared = {(p["name"], p["version"]): p.get("rust_version") for p in metadata["
 ours = version(next(p["rust_version"] for p in metadata["packages"] if p["name"] == "loopbridge"))
 newer = []
 checked = set()
-for crate in ("loopbridge", "loopbridge-tokio", "loopbridge-pyo3"):
+for crate in ("loopbridge", "loopbridge-conformance", "loopbridge-tokio", "loopbridge-pyo3"):
     tree = subprocess.run(
         ["cargo", "tree", "-e", "normal", "-p", crate, "--prefix", "none", "--all-features"],
         check=True, capture_output=True, text=True).stdout

@@ -7,8 +7,10 @@ A snippet with a `fn main` is a program as it stands; one of items only gets an 
 `fn main`; one with statements at its top level is wrapped in
 `fn main() -> Result<(), Box<dyn std::error::Error>> { ... Ok(()) }`, as rustdoc wraps a
 doctest. Each becomes an example of the fresh crate: `cargo run` runs it (its assertions
-included), and `cargo test --examples` builds it as a test too, so the `#[test]`s a snippet's
-macros make run as well. A fence tagged `rust,no_run` is only built; `rust,ignore` is skipped.
+included), and `cargo test` builds it as a test too, so the `#[test]`s a snippet's macros make
+run as well. A fence tagged `rust,no_run` is only built, both ways; `rust,ignore` is skipped.
+The conformance crate's README adds its `[dev-dependencies]` block, as an adapter's author
+would.
 
 usage: python3 .ci/check_snippets.py TARGET_DIR
 """
@@ -20,7 +22,11 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-READMES = [ROOT / "README.md", ROOT / "runtime-adapters/tokio/README.md"]
+READMES = [ROOT / "README.md", ROOT / "runtime-adapters/tokio/README.md",
+           ROOT / "conformance/README.md"]
+# Top-level lines that are items, not statements, though they end with `;`: a `static` (the
+# leak harness's allocator) and the macros that make test modules.
+ITEMS = ("use ", "//", "}", "static ", "const ", "conformance_suite!(")
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```$", re.M | re.S)
 
 
@@ -37,11 +43,21 @@ def dependencies():
     return blocks[0]
 
 
+def dev_dependencies():
+    """The `[dev-dependencies]` block of the conformance crate's README: what an adapter's
+    author adds."""
+    blocks = [body for tag, body in fences(READMES[2])
+              if tag == "toml" and "[dev-dependencies]" in body]
+    if len(blocks) != 1:
+        sys.exit("conformance/README.md must hold exactly one ```toml block with [dev-dependencies]")
+    return blocks[0]
+
+
 def program(body):
     if re.search(r"^\s*fn main\s*\(", body, re.M):
         return body
     statements = [line for line in body.splitlines()
-                  if line and not line[0].isspace() and not line.startswith(("use ", "//", "}"))
+                  if line and not line[0].isspace() and not line.startswith(ITEMS)
                   and (line.startswith("let ") or line.rstrip().endswith(";"))]
     if not statements:
         # Items only (a module, a macro that makes tests): they stay at the top level, where
@@ -62,10 +78,11 @@ def main():
     (crate / "Cargo.toml").write_text(
         '[package]\nname = "readme-snippets"\nversion = "0.0.0"\nedition = "2024"\n'
         "publish = false\n\n[workspace]\n\n"
-        f"{dependencies()}\n"
+        f"{dependencies()}\n{dev_dependencies()}\n"
         "[patch.crates-io]\n"
         f'loopbridge = {{ path = "{ROOT}" }}\n'
-        f'loopbridge-tokio = {{ path = "{ROOT / "runtime-adapters/tokio"}" }}\n')
+        f'loopbridge-tokio = {{ path = "{ROOT / "runtime-adapters/tokio"}" }}\n'
+        f'loopbridge-conformance = {{ path = "{ROOT / "conformance"}" }}\n')
     # The checkout's versions, so that the fresh crate builds what CI tested.
     shutil.copy(ROOT / "Cargo.lock", crate / "Cargo.lock")
     run, build_only = [], []
@@ -80,11 +97,14 @@ def main():
             (build_only if "no_run" in tags else run).append(name)
     env = dict(os.environ, CARGO_TARGET_DIR=str(target))
     cargo = ["cargo", "--quiet"]
+    # Built as programs and as tests (the `#[test]`s a macro makes exist only in the latter);
+    # only the snippets not tagged `no_run` run, as programs and as tests.
     subprocess.run(cargo + ["build", "--examples"], cwd=crate, env=env, check=True)
+    subprocess.run(cargo + ["test", "--examples", "--no-run"], cwd=crate, env=env, check=True)
     for name in run:
         print(f"== snippet {name}", flush=True)
         subprocess.run(cargo + ["run", "--example", name], cwd=crate, env=env, check=True)
-    subprocess.run(cargo + ["test", "--examples"], cwd=crate, env=env, check=True)
+        subprocess.run(cargo + ["test", "--example", name], cwd=crate, env=env, check=True)
     print(f"{len(run)} snippets ran, {len(build_only)} built only", flush=True)
 
 

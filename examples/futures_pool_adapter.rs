@@ -138,14 +138,14 @@ fn main() -> Result<(), loopbridge::BridgeError> {
 }
 
 #[cfg(test)]
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     futures_pool,
-    loopbridge::conformance::Suite::new(|| super::PoolRuntime::start(2)).threads(2)
+    loopbridge_conformance::Suite::new(|| super::PoolRuntime::start(2)).threads(2)
 );
 #[cfg(test)]
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     futures_pool_caller_driven,
-    loopbridge::conformance::Suite::new(|| super::PoolRuntime::start(2))
+    loopbridge_conformance::Suite::new(|| super::PoolRuntime::start(2))
         .threads(2)
         .drive(loopbridge::Drive::Caller)
 );

@@ -104,16 +104,18 @@
 //! | tokio current_thread | `Bridge::with_runtime(loopbridge_tokio::TokioRuntime::current_thread)` | the code needs tokio (hyper, reqwest, tonic); the usual choice for one client and its pool |
 //! | tokio multi_thread | `Bridge::with_runtime(\|\| TokioRuntime::multi_thread(4))` | bridged work is heavy or highly concurrent |
 //! | tokio, attached | `Bridge::with_runtime(move \|\| TokioRuntime::from_handle(handle.clone()))` | the application already runs a tokio runtime and wants its clients on it |
-//! | your own | implement [`BridgeRuntime`] | anything else; check it with the `conformance` suite |
+//! | your own | implement [`BridgeRuntime`] | anything else; check it with `loopbridge-conformance` |
 //!
 //! Configure a runtime as its own users do: [`SmolRuntime::builder`] takes threads, a stack
 //! size, a thread-name prefix and start/stop hooks; `TokioRuntime::from_builder` takes a
 //! `tokio::runtime::Builder`.
 //!
 //! `Bridge` is not generic over the runtime, so a library can take a `&Bridge` and let the
-//! application choose (and test against every runtime with `loopbridge_tokio::test_matrix!`). Every runtime above passes one conformance suite (see
-//! `conformance` below). [`Bridge::per_call`] gives the runtime-per-call strategy behind the
-//! same API, for comparison; the `compare` example measures both.
+//! application choose (and test against every runtime with `loopbridge_tokio::test_matrix!`).
+//! Every runtime above passes one conformance suite, the crate `loopbridge-conformance`, which
+//! checks any adapter against every semantic of the bridge (see [`BridgeRuntime`]).
+//! [`Bridge::per_call`] gives the runtime-per-call strategy behind the same API, for
+//! comparison; the `compare` example measures both.
 //!
 //! # Who polls the future: `Drive::Runtime` or `Drive::Caller`
 //!
@@ -411,8 +413,6 @@
 //!
 //! - `tracing`: carry the caller's `tracing` span into bridged futures, and log the bridge's
 //!   lifecycle (off by default).
-//! - `conformance`: the `conformance` module, a suite and its test helpers, for checking an adapter
-//!   (off by default).
 
 // `unsafe` is denied everywhere but in `fork`, which registers a fork handler with the C
 // library: checking the process id on every call instead would cost a fifth of a call (see
@@ -424,8 +424,6 @@
 mod bound;
 mod bridge;
 mod cancel;
-#[cfg(feature = "conformance")]
-pub mod conformance;
 mod context;
 mod error;
 mod fork;

@@ -49,6 +49,26 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// The [`kit`](crate::kit) has the pieces adapters share: thread marks, an exit latch, counted
 /// threads with a bounded join, and the hot window.
 ///
+/// # Checking an adapter
+///
+/// The crate [`loopbridge-conformance`](https://docs.rs/loopbridge-conformance) checks an
+/// adapter against every promise above and every semantic of the bridge, in both drive modes,
+/// with one line per configuration in your tests; it also has the seeded stress test with
+/// injected faults and the leak harness that loopbridge's own adapters pass. Add it as a
+/// dev-dependency:
+///
+/// ```toml
+/// [dev-dependencies]
+/// loopbridge-conformance = "0.1"
+/// ```
+///
+/// ```ignore
+/// // tests/conformance.rs
+/// use loopbridge_conformance::Suite;
+///
+/// loopbridge_conformance::conformance_suite!(mine, Suite::new(MyRuntime::start));
+/// ```
+///
 /// # Examples
 ///
 /// An adapter that delegates to [`SmolRuntime`](crate::SmolRuntime) (a real adapter talks to

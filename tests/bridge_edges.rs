@@ -14,10 +14,8 @@ use std::{
     time::Duration,
 };
 
-use loopbridge::{
-    BoxFuture, Bridge, BridgeRuntime, Job, SmolRuntime,
-    conformance::support::{DropSignal, Latch, PATIENCE, SHORT, bounded, pending_with},
-};
+use loopbridge::{BoxFuture, Bridge, BridgeRuntime, Job, SmolRuntime};
+use loopbridge_conformance::support::{DropSignal, Latch, PATIENCE, SHORT, bounded, pending_with};
 
 /// A broken adapter over a real smol runtime: it never gets a one-off runtime for nested
 /// calls, and with `drop_jobs` it accepts every job and drops it without ever polling it. It
@@ -337,7 +335,7 @@ fn a_shutdown_racing_a_retirement_returns_after_the_calls_in_flight_failed() {
         let second = bridge.spawn(std::future::pending::<()>()).unwrap();
         // Wedge the runtime, and let a timed-out call retire it.
         let wedge = Latch::new();
-        let blockers = loopbridge::conformance::support::wedge(&bridge, 1, &wedge);
+        let blockers = loopbridge_conformance::support::wedge(&bridge, 1, &wedge);
         let retirer = {
             let bridge = bridge.clone();
             thread::spawn(move || bridge.call_timeout(async {}, SHORT))

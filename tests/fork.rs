@@ -14,7 +14,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use loopbridge::{Bridge, Drive, conformance::support::PATIENCE};
+use loopbridge::{Bridge, Drive};
+use loopbridge_conformance::support::PATIENCE;
 use loopbridge_tokio::TokioRuntime;
 
 /// Runs `check` in a forked child and returns whether it passed there. A child that does not

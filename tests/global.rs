@@ -1,9 +1,7 @@
 //! `global()` and `shutdown_global()`: process-wide state, so a test binary of its own.
 
-use loopbridge::{
-    conformance::support::{bounded, bridge_threads, eventually, thread_name},
-    global, shutdown_global,
-};
+use loopbridge::{global, shutdown_global};
+use loopbridge_conformance::support::{bounded, bridge_threads, eventually, thread_name};
 
 #[test]
 fn the_global_bridge_is_shared_lazy_and_shut_down_on_request() {

@@ -1,14 +1,12 @@
 //! Leak checks on the default adapter, [`SmolRuntime`] with one and three threads: after 10,000
 //! calls with timeouts, 100 bridge lifecycles and 20 forced retirements, this process's
 //! threads, file descriptors and live heap all return to their baseline. Linux only (it reads
-//! `/proc/self`). The harness and the scenarios are `loopbridge::conformance::leaks`.
+//! `/proc/self`). The harness and the scenarios are `loopbridge_conformance::leaks`.
 
 #![cfg(target_os = "linux")]
 
-use loopbridge::{
-    SmolRuntime,
-    conformance::{Suite, leaks},
-};
+use loopbridge::SmolRuntime;
+use loopbridge_conformance::{Suite, leaks};
 
 #[global_allocator]
 static ALLOC: leaks::Counting = leaks::Counting;

@@ -11,10 +11,8 @@ use std::{
 
 use async_io::{Async, Timer};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use loopbridge::{
-    Bridge, SmolRuntime,
-    conformance::support::{Latch, PATIENCE, bounded, thread_name},
-};
+use loopbridge::{Bridge, SmolRuntime};
+use loopbridge_conformance::support::{Latch, PATIENCE, bounded, thread_name};
 
 #[test]
 fn calls_run_on_the_named_executor_thread() {
@@ -307,13 +305,13 @@ fn a_start_hook_that_panics_fails_the_start_and_leaves_no_thread() {
         // Joined, every one: a joined thread leaves `/proc/self/task` a moment after its join
         // returns (the kernel wakes the joiner before it reaps the thread), so look until then.
         let left = || {
-            loopbridge::conformance::support::thread_names()
+            loopbridge_conformance::support::thread_names()
                 .into_iter()
                 .filter(|name| name.starts_with("lb-failing"))
                 .collect::<Vec<_>>()
         };
         assert!(
-            loopbridge::conformance::support::eventually(|| left().is_empty()),
+            loopbridge_conformance::support::eventually(|| left().is_empty()),
             "threads left behind: {:?}",
             left()
         );

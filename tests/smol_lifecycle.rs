@@ -13,12 +13,10 @@ use std::{
     time::Duration,
 };
 
-use loopbridge::{
-    Bridge, BridgeError, SmolRuntime,
-    conformance::support::{
-        DropSignal, Latch, PATIENCE, bounded, bridge_threads, eventually, open_fds, pending_with,
-        serial,
-    },
+use loopbridge::{Bridge, BridgeError, SmolRuntime};
+use loopbridge_conformance::support::{
+    DropSignal, Latch, PATIENCE, bounded, bridge_threads, eventually, open_fds, pending_with,
+    serial,
 };
 
 // ===== 6. Startup failure =====
@@ -151,7 +149,7 @@ fn shutdown_joins_every_thread_of_a_multi_thread_runtime() {
             assert!(
                 eventually(|| bridge_threads() == 3),
                 "{:?}",
-                loopbridge::conformance::support::thread_names()
+                loopbridge_conformance::support::thread_names()
             );
             assert!(bridge.shutdown_timeout(PATIENCE));
             assert!(eventually(|| bridge_threads() == 0));

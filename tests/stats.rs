@@ -3,10 +3,8 @@
 
 use std::thread;
 
-use loopbridge::{
-    Bridge, SmolRuntime,
-    conformance::support::{Latch, SHORT, bounded, eventually, retire},
-};
+use loopbridge::{Bridge, SmolRuntime};
+use loopbridge_conformance::support::{Latch, SHORT, bounded, eventually, retire};
 
 #[test]
 fn calls_in_flight_and_the_generation_are_counted() {

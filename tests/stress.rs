@@ -1,13 +1,11 @@
-//! The seeded stress test with injected faults (`loopbridge::conformance::stress`) on the smol
+//! The seeded stress test with injected faults (`loopbridge_conformance::stress`) on the smol
 //! adapter, with one executor thread and with three.
 //!
 //! `LOOPBRIDGE_STRESS=long` runs the long profile; `LOOPBRIDGE_STRESS_SEED=<u64>` replays a
 //! seed (printed on every run).
 
-use loopbridge::{
-    SmolRuntime,
-    conformance::{Suite, stress},
-};
+use loopbridge::SmolRuntime;
+use loopbridge_conformance::{Suite, stress};
 
 #[test]
 fn smol_one_thread() {

@@ -8,10 +8,8 @@ mod support {
 
 use std::time::Duration;
 
-use loopbridge::{
-    Bridge,
-    conformance::support::{Latch, bounded},
-};
+use loopbridge::Bridge;
+use loopbridge_conformance::support::{Latch, bounded};
 use loopbridge_tokio::TokioRuntime;
 use support::recorder::Recorder;
 use tracing_subscriber::layer::SubscriberExt;

@@ -14,10 +14,8 @@ use std::{
 };
 
 use futures_lite::StreamExt;
-use loopbridge::{
-    Bound, Bridge, BridgeError,
-    conformance::support::{Latch, PATIENCE, SHORT, bounded, eventually, retire},
-};
+use loopbridge::{Bound, Bridge, BridgeError};
+use loopbridge_conformance::support::{Latch, PATIENCE, SHORT, bounded, eventually, retire};
 use loopbridge_tokio::TokioRuntime;
 use support::{Server, big_body};
 

@@ -6,10 +6,8 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use loopbridge::{
-    Bridge,
-    conformance::support::{bounded, eventually, thread_name},
-};
+use loopbridge::Bridge;
+use loopbridge_conformance::support::{bounded, eventually, thread_name};
 use loopbridge_tokio::TokioRuntime;
 
 #[test]

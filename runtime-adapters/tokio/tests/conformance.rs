@@ -2,7 +2,8 @@
 
 mod app;
 
-use loopbridge::{Drive, conformance::Suite};
+use loopbridge::Drive;
+use loopbridge_conformance::Suite;
 use loopbridge_tokio::TokioRuntime;
 
 /// An application runtime per check: the checks wedge it, which must not slow the others. It
@@ -14,15 +15,15 @@ fn app_handle() -> tokio::runtime::Handle {
     handle
 }
 
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_current_thread,
     Suite::new(TokioRuntime::current_thread).local_tasks()
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_multi_thread,
     Suite::new(|| TokioRuntime::multi_thread(3)).threads(3)
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_from_handle,
     Suite::per_check(|| {
         let handle = app_handle();
@@ -31,7 +32,7 @@ loopbridge::conformance_suite!(
     .threads(2)
     .shared_runtime()
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_from_builder_current_thread,
     Suite::new(|| {
         let mut builder = tokio::runtime::Builder::new_current_thread();
@@ -40,7 +41,7 @@ loopbridge::conformance_suite!(
     })
     .local_tasks()
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_from_builder_multi_thread,
     Suite::new(|| {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -52,19 +53,19 @@ loopbridge::conformance_suite!(
     })
     .threads(2)
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_current_thread_caller_driven,
     Suite::new(TokioRuntime::current_thread)
         .local_tasks()
         .drive(Drive::Caller)
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_multi_thread_caller_driven,
     Suite::new(|| TokioRuntime::multi_thread(3))
         .threads(3)
         .drive(Drive::Caller)
 );
-loopbridge::conformance_suite!(
+loopbridge_conformance::conformance_suite!(
     tokio_from_handle_caller_driven,
     Suite::per_check(|| {
         let handle = app_handle();

@@ -8,10 +8,8 @@ mod app;
 
 use std::{sync::mpsc, thread, time::Duration};
 
-use loopbridge::{
-    Bridge, BridgeBuilder, NestedPolicy,
-    conformance::support::{PATIENCE, SHORT, bounded, pending_with, thread_name},
-};
+use loopbridge::{Bridge, BridgeBuilder, NestedPolicy};
+use loopbridge_conformance::support::{PATIENCE, SHORT, bounded, pending_with, thread_name};
 use loopbridge_tokio::TokioRuntime;
 use tokio::runtime::{Handle, Id};
 

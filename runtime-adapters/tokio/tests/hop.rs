@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use loopbridge::{
-    Bridge,
-    conformance::support::{bounded, thread_name},
-};
+use loopbridge::Bridge;
+use loopbridge_conformance::support::{bounded, thread_name};
 use loopbridge_tokio::TokioRuntime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -2,7 +2,7 @@
 //! from_handle on an application's runtime): after 10,000 calls with timeouts, 100 bridge
 //! lifecycles and 20 forced retirements, this process's threads, file descriptors and live heap
 //! all return to their baseline. Linux only (it reads `/proc/self`). The harness and the
-//! scenarios are `loopbridge::conformance::leaks`.
+//! scenarios are `loopbridge_conformance::leaks`.
 
 #![cfg(target_os = "linux")]
 
@@ -10,10 +10,8 @@ mod app;
 
 use std::time::Duration;
 
-use loopbridge::{
-    BoxFuture,
-    conformance::{Suite, leaks},
-};
+use loopbridge::BoxFuture;
+use loopbridge_conformance::{Suite, leaks};
 use loopbridge_tokio::TokioRuntime;
 
 #[global_allocator]

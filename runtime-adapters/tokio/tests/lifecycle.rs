@@ -3,12 +3,9 @@
 
 use std::{sync::mpsc, time::Duration};
 
-use loopbridge::{
-    Bridge,
-    conformance::support::{
-        DropSignal, Latch, PATIENCE, SHORT, bounded, bridge_threads, eventually, pending_with,
-        serial,
-    },
+use loopbridge::Bridge;
+use loopbridge_conformance::support::{
+    DropSignal, Latch, PATIENCE, SHORT, bounded, bridge_threads, eventually, pending_with, serial,
 };
 use loopbridge_tokio::TokioRuntime;
 

@@ -1,6 +1,6 @@
 //! The runtime matrix's own tests, run on every runtime it offers.
 
-use loopbridge::conformance::support::thread_name;
+use loopbridge_conformance::support::thread_name;
 use loopbridge_tokio::{TestRuntime, test_matrix};
 
 test_matrix! {

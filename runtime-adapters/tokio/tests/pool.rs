@@ -3,7 +3,8 @@
 
 mod support;
 
-use loopbridge::{Bridge, conformance::support::bounded};
+use loopbridge::Bridge;
+use loopbridge_conformance::support::bounded;
 use loopbridge_tokio::TokioRuntime;
 use support::{Server, client, get};
 

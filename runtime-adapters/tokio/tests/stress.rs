@@ -1,4 +1,4 @@
-//! The seeded stress test with injected faults (`loopbridge::conformance::stress`) on every
+//! The seeded stress test with injected faults (`loopbridge_conformance::stress`) on every
 //! tokio flavour.
 //!
 //! `LOOPBRIDGE_STRESS=long` runs the long profile; `LOOPBRIDGE_STRESS_SEED=<u64>` replays a
@@ -6,7 +6,7 @@
 
 mod app;
 
-use loopbridge::conformance::{Suite, stress};
+use loopbridge_conformance::{Suite, stress};
 use loopbridge_tokio::TokioRuntime;
 
 #[test]

@@ -23,7 +23,7 @@ struct Made {
 fn counting(
     bridge: &Bridge,
 ) -> (
-    crate::Bound<Made>,
+    loopbridge::Bound<Made>,
     mpsc::Receiver<(usize, mpsc::Receiver<String>)>,
 ) {
     let serials = Arc::new(AtomicUsize::new(0));
@@ -48,7 +48,7 @@ fn counting(
 fn bombs(
     bridge: &Bridge,
 ) -> (
-    crate::Bound<PanicOnDrop>,
+    loopbridge::Bound<PanicOnDrop>,
     mpsc::Receiver<mpsc::Receiver<String>>,
 ) {
     let (made, reports) = mpsc::channel();
@@ -64,14 +64,14 @@ fn bombs(
 /// Makes `bound`'s value on the runtime with a call, and returns the receiver its drop reports
 /// to.
 fn made(
-    bound: &crate::Bound<PanicOnDrop>,
+    bound: &loopbridge::Bound<PanicOnDrop>,
     reports: &mpsc::Receiver<mpsc::Receiver<String>>,
 ) -> mpsc::Receiver<String> {
     bound.call(|_| async {}).unwrap();
     reports.recv_timeout(PATIENCE).expect("the value was made")
 }
 
-fn serial(bound: &crate::Bound<Made>) -> usize {
+fn serial(bound: &loopbridge::Bound<Made>) -> usize {
     bound
         .call(|made| {
             let serial = made.serial;

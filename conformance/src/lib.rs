@@ -1,30 +1,51 @@
-//! A conformance suite for [`BridgeRuntime`] adapters (feature `conformance`).
+//! The conformance suite of [`loopbridge`]: every semantic a [`Bridge`] promises,
+//! checked against any [`BridgeRuntime`] adapter.
 //!
-//! Every semantic a [`Bridge`] promises, written once and run against any runtime: reuse,
-//! callers from anywhere, timeouts that cancel, health-checked retirement, nested calls,
-//! startup failure, panics and shutdown. loopbridge runs it on [`SmolRuntime`] with one and
-//! with three threads, and `loopbridge-tokio` on each tokio flavour. Run it on your own
-//! adapter, or on whichever runtimes your own tests swap between, with one line each:
+//! Reuse, callers from anywhere, timeouts that cancel, health-checked retirement, nested
+//! calls, startup failure, panics, cancellation and shutdown, written once and run against
+//! any runtime, in both drive modes. loopbridge runs it on [`SmolRuntime`] with one and with
+//! three threads, `loopbridge-tokio` on each tokio flavour, and the `futures_pool_adapter`
+//! example on a runtime loopbridge does not ship. Run it on your own adapter, or on whichever
+//! runtimes your own tests swap between, with one line each:
 //!
 //! ```no_run
-//! // tests/conformance.rs, with `loopbridge = { features = ["conformance"] }` in
-//! // [dev-dependencies]:
-//! use loopbridge::{conformance::Suite, SmolRuntime};
+//! // tests/conformance.rs, with `loopbridge-conformance` in [dev-dependencies]:
+//! use loopbridge::SmolRuntime;
+//! use loopbridge_conformance::{Suite, conformance_suite};
 //!
-//! loopbridge::conformance_suite!(smol_one, Suite::new(SmolRuntime::start));
-//! loopbridge::conformance_suite!(smol_four, Suite::new(|| SmolRuntime::with_threads(4)).threads(4));
+//! conformance_suite!(smol_one, Suite::new(SmolRuntime::start));
+//! conformance_suite!(smol_four, Suite::new(|| SmolRuntime::with_threads(4)).threads(4));
 //! # fn main() {}
 //! ```
 //!
-//! Each check runs under a hang guard that ends the test process after
-//! [`PATIENCE`] instead of letting a deadlock hang CI. The checks only
-//! count what the bridge reports and observe what futures see; counting OS threads needs a
-//! test binary of its own (see [`support::bridge_threads`]).
+//! Each check runs under a hang guard that ends the test process after [`PATIENCE`] instead
+//! of letting a deadlock hang CI. The checks only count what the bridge reports and observe
+//! what futures see; counting OS threads needs a test binary of its own (see
+//! [`support::bridge_threads`]).
 //!
-//! [`SmolRuntime`]: crate::SmolRuntime
+//! Beside the suite:
+//!
+//! - [`stress`]: a seeded, randomized stress test with injected faults (wedged threads,
+//!   retirements, a shutdown at a random point), whose outcomes must reconcile exactly with the
+//!   bridge's stats;
+//! - [`leaks`]: threads, file descriptors and live heap (a counting allocator) back to their
+//!   baseline after many calls, cycles and retirements;
+//! - [`support`]: what the checks are made of, for tests of your own: a latch that releases
+//!   blocked futures, a hang guard ([`support::bounded`]), drop signals, and ways to wedge or
+//!   retire a bridge's runtime on purpose.
+//!
+//! It uses loopbridge's public API only, as an adapter's own tests do.
+//!
+//! [`SmolRuntime`]: loopbridge::SmolRuntime
+
+// The counting allocator of `leaks` implements `GlobalAlloc`, an unsafe trait: that module
+// allows `unsafe`, and nothing else does.
+#![deny(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod checks;
 pub mod leaks;
+mod macros;
 pub mod stress;
 pub mod support;
 
@@ -44,7 +65,9 @@ use std::{
     time::Duration,
 };
 
-use crate::{BoxFuture, Bridge, BridgeBuilder, BridgeError, BridgeRuntime, Drive, NestedPolicy};
+use loopbridge::{
+    BoxFuture, Bridge, BridgeBuilder, BridgeError, BridgeRuntime, Drive, NestedPolicy,
+};
 use support::{
     DropSignal, Latch, PATIENCE, PanicOnDrop, SHORT, bounded, needs_the_runtime, pending_with,
     thread_name,
@@ -58,7 +81,8 @@ type Setup = Arc<dyn Fn() -> Factory + Send + Sync>;
 /// # Examples
 ///
 /// ```
-/// use loopbridge::{conformance::Suite, SmolRuntime};
+/// use loopbridge::SmolRuntime;
+/// use loopbridge_conformance::Suite;
 ///
 /// let suite = Suite::new(|| SmolRuntime::with_threads(2)).threads(2);
 /// suite.reuse();
@@ -98,7 +122,8 @@ impl Suite {
     /// A suite for runtimes made by `factory`, with one runtime thread.
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// use loopbridge::SmolRuntime;
+    /// use loopbridge_conformance::Suite;
     /// let suite = Suite::new(SmolRuntime::start);
     /// # let _ = suite;
     /// ```
@@ -125,7 +150,8 @@ impl Suite {
     /// application runtime that a check wedges, say).
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// use loopbridge::SmolRuntime;
+    /// use loopbridge_conformance::Suite;
     /// let suite = Suite::per_check(|| SmolRuntime::start);
     /// # let _ = suite;
     /// ```
@@ -154,7 +180,8 @@ impl Suite {
     /// `"adapter"`).
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// use loopbridge::SmolRuntime;
+    /// use loopbridge_conformance::Suite;
     /// let suite = Suite::new(SmolRuntime::start).named("smol, 1 thread");
     /// assert_eq!(suite.name(), "smol, 1 thread");
     /// ```
@@ -167,7 +194,7 @@ impl Suite {
     /// The adapter's name (see [`named`](Suite::named)).
     ///
     /// ```
-    /// assert_eq!(loopbridge::conformance::Suite::new(loopbridge::SmolRuntime::start).name(), "adapter");
+    /// assert_eq!(loopbridge_conformance::Suite::new(loopbridge::SmolRuntime::start).name(), "adapter");
     /// ```
     #[must_use]
     pub fn name(&self) -> &'static str {
@@ -180,7 +207,8 @@ impl Suite {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use loopbridge::{BoxFuture, conformance::Suite, SmolRuntime};
+    /// use loopbridge::{BoxFuture, SmolRuntime};
+    /// use loopbridge_conformance::Suite;
     ///
     /// fn timer(duration: Duration) -> BoxFuture {
     ///     Box::pin(async move { async_io::Timer::after(duration).await; })
@@ -216,7 +244,7 @@ impl Suite {
     /// Panics if `threads` is zero.
     ///
     /// ```
-    /// let suite = loopbridge::conformance::Suite::new(|| loopbridge::SmolRuntime::with_threads(2)).threads(2);
+    /// let suite = loopbridge_conformance::Suite::new(|| loopbridge::SmolRuntime::with_threads(2)).threads(2);
     /// # let _ = suite;
     /// ```
     #[must_use]
@@ -234,7 +262,8 @@ impl Suite {
     /// to serve calls while the old one is wedged.
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// use loopbridge::SmolRuntime;
+    /// use loopbridge_conformance::Suite;
     /// let suite = Suite::new(SmolRuntime::start).shared_runtime();
     /// # let _ = suite;
     /// ```
@@ -250,7 +279,8 @@ impl Suite {
     /// [`BridgeError::Unsupported`].
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// use loopbridge::SmolRuntime;
+    /// use loopbridge_conformance::Suite;
     /// let suite = Suite::new(SmolRuntime::start).local_tasks();
     /// # let _ = suite;
     /// ```
@@ -265,7 +295,8 @@ impl Suite {
     /// promises, where a future is polled and dropped included.
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, Drive, SmolRuntime};
+    /// use loopbridge::{Drive, SmolRuntime};
+    /// use loopbridge_conformance::Suite;
     /// let suite = Suite::new(SmolRuntime::start).drive(Drive::Caller);
     /// suite.reuse();
     /// ```
@@ -298,7 +329,8 @@ impl Suite {
     /// A builder for a bridge on a fresh factory of this suite.
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, NestedPolicy, SmolRuntime};
+    /// use loopbridge::{NestedPolicy, SmolRuntime};
+    /// use loopbridge_conformance::Suite;
     /// let bridge = Suite::new(SmolRuntime::start).builder().nested(NestedPolicy::Error).build();
     /// # drop(bridge);
     /// ```
@@ -312,7 +344,8 @@ impl Suite {
     /// A bridge on a fresh factory of this suite, with the default settings.
     ///
     /// ```
-    /// use loopbridge::{conformance::Suite, SmolRuntime};
+    /// use loopbridge::SmolRuntime;
+    /// use loopbridge_conformance::Suite;
     /// let bridge = Suite::new(SmolRuntime::start).bridge();
     /// assert_eq!(bridge.call(async { 1 }).unwrap(), 1);
     /// ```
@@ -350,136 +383,10 @@ impl Suite {
     }
 
     /// Blocks every runtime thread of `bridge` on `latch`; returns once all are blocked.
-    fn wedge(&self, bridge: &Bridge, latch: &Latch) -> Vec<crate::BridgeTask<()>> {
+    fn wedge(&self, bridge: &Bridge, latch: &Latch) -> Vec<loopbridge::BridgeTask<()>> {
         support::wedge(bridge, self.threads, latch)
     }
 }
-
-/// The checks, by area, in the order they are listed: the one table that
-/// [`conformance_suite!`](crate::conformance_suite) and [`Suite::checks`] are made from. Calls
-/// `$then!($($args)* check, check, ...)`.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __conformance_checks {
-    ($then:ident!($($args:tt)*)) => {
-        $crate::$then!($($args)*
-            // Reuse and callers
-            reuse,
-            calls_from_many_threads,
-            calls_from_async_contexts,
-            // Timeouts
-            timeouts_cancel_on_the_runtime,
-            deadline_holds_while_the_runtime_is_blocked,
-            a_timeout_spares_other_calls,
-            task_deadlines_and_cancellation,
-            deadlines_hold_while_a_runtime_starts,
-            // Health
-            a_wedged_runtime_is_retired,
-            a_busy_runtime_is_not_retired,
-            a_moved_call_runs_where_it_was_taken,
-            // Nested calls
-            nested_calls_fall_back,
-            nested_timeouts_cancel,
-            nested_calls_can_be_refused,
-            // Start
-            startup_failure_is_retried,
-            // Panics
-            panics_reach_the_caller,
-            panics_in_drop_are_contained,
-            // Shutdown
-            shutdown_is_terminal,
-            shutdown_fails_calls_in_flight,
-            shutdown_of_a_stuck_runtime_is_bounded,
-            shutdown_does_not_wait_for_thread_locals,
-            shutdown_from_the_bridge_itself,
-            a_panic_during_shutdown_is_contained,
-            dropping_the_last_clone_shuts_down,
-            // Local futures
-            local_futures,
-            // Beyond whole futures
-            bound_values_are_made_once_on_the_runtime,
-            bound_values_follow_their_runtime,
-            bound_makers_can_fail,
-            a_bound_values_panicking_drop_is_contained,
-            streams_iterate_on_the_runtime,
-            io_over_the_bridge,
-            // Cancellation
-            a_token_cancels_calls_from_another_thread,
-            scope_deadlines_bound_every_call,
-            scopes_nest,
-            a_failing_check_interrupts_the_call,
-            scopes_travel_into_nested_calls,
-            streams_and_readers_obey_a_scope,
-            confirmed_cancellation_waits_for_the_drop,
-        );
-    };
-}
-
-/// Declares a module of `#[test]`s, one per check of the conformance [`Suite`] built by
-/// `$suite`, each named after its check, so a failure names its check and the module names
-/// the runtime.
-///
-/// ```no_run
-/// use loopbridge::{conformance::Suite, SmolRuntime};
-/// loopbridge::conformance_suite!(smol, Suite::new(SmolRuntime::start));
-/// # fn main() {}
-/// ```
-#[macro_export]
-macro_rules! conformance_suite {
-    ($name:ident, $suite:expr) => {
-        $crate::__conformance_checks!(__conformance_tests!($name, $suite;));
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __conformance_tests {
-    ($name:ident, $suite:expr; $($check:ident,)*) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            fn suite() -> $crate::conformance::Suite {
-                $suite
-            }
-
-            $(
-                #[test]
-                fn $check() {
-                    suite().$check();
-                }
-            )*
-        }
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __conformance_checks_table {
-    ($($check:ident,)*) => {
-        impl $crate::conformance::Suite {
-            /// Every check, by name, in the order of the suite: to run them from a harness of
-            /// your own ([`conformance_suite!`](crate::conformance_suite) makes one `#[test]`
-            /// each).
-            ///
-            /// ```
-            /// use loopbridge::{conformance::Suite, SmolRuntime};
-            ///
-            /// let suite = Suite::new(SmolRuntime::start).local_tasks();
-            /// let checks = Suite::checks();
-            /// assert_eq!(checks.len(), 38);
-            /// let (name, reuse) = checks[0];
-            /// assert_eq!(name, "reuse");
-            /// reuse(&suite);
-            /// ```
-            pub fn checks() -> &'static [(&'static str, fn(&$crate::conformance::Suite))] {
-                &[$((stringify!($check), $crate::conformance::Suite::$check),)*]
-            }
-        }
-    };
-}
-
-crate::__conformance_checks!(__conformance_checks_table!());
 
 /// Runs `future` as a task on `bridge`'s runtime and returns its output: code that must run on
 /// a runtime thread whatever the bridge's drive mode.

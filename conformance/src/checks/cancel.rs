@@ -6,7 +6,7 @@ use super::super::*;
 
 use std::time::Instant;
 
-use crate::{CancelToken, Scope};
+use loopbridge::{CancelToken, Scope};
 
 /// A future that panics if it is ever polled: for calls that must return without polling.
 async fn never_polled() {

@@ -7,7 +7,8 @@
 //! How a test binary uses it (it must be the only test of its binary, see [`run`]):
 //!
 //! ```no_run
-//! use loopbridge::{SmolRuntime, conformance::{Suite, leaks}};
+//! use loopbridge::SmolRuntime;
+//! use loopbridge_conformance::{Suite, leaks};
 //!
 //! #[global_allocator]
 //! static ALLOC: leaks::Counting = leaks::Counting;
