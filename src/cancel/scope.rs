@@ -7,6 +7,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+#[cfg(doc)]
+use crate::error::BridgeError;
 use crate::sync::Arc;
 
 use super::{BoxError, CancelToken, InForce, Limits, current};

@@ -8,6 +8,8 @@ use std::{
 };
 
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard, Ordering, lock};
+#[cfg(doc)]
+use crate::{cancel::Scope, error::BridgeError};
 
 /// A flag that cancels every blocking bridge call made under it, from any thread.
 ///
