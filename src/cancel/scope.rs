@@ -11,13 +11,10 @@ use std::{
 use crate::error::BridgeError;
 use crate::sync::Arc;
 
-use super::{BoxError, CancelToken, InForce, Limits, current};
-
-/// An interrupt check: run on a blocked caller's thread every `every`.
-pub(super) struct Check {
-    pub(super) every: Duration,
-    pub(super) check: StdMutex<Box<dyn FnMut() -> Result<(), BoxError> + Send>>,
-}
+use super::{
+    limits::{BoxError, Check, InForce, Limits, current},
+    token::CancelToken,
+};
 
 /// Settings that every blocking bridge call made inside [`run`](Scope::run) obeys, on this
 /// thread and on any bridge: a deadline, cancel tokens, and interrupt checks.

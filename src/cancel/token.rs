@@ -8,14 +8,12 @@ use std::{
 };
 
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard, Ordering, lock};
-#[cfg(doc)]
-use crate::{cancel::Scope, error::BridgeError};
 
 /// A flag that cancels every blocking bridge call made under it, from any thread.
 ///
 /// Cancel it from anywhere (a signal handler's thread, a UI thread, a supervisor): every call
-/// blocked in a [`Scope`] that [watches](Scope::cancel_on) the token is woken at once and fails
-/// with [`BridgeError::Cancelled`], its future cancelled as at a timeout; a call made after the
+/// blocked in a [`Scope`](crate::Scope) that [watches](crate::Scope::cancel_on) the token is woken at once and fails
+/// with [`BridgeError::Cancelled`](crate::BridgeError::Cancelled), its future cancelled as at a timeout; a call made after the
 /// cancel fails at once, without polling its future. Cancelling is sticky and idempotent.
 /// Clones share one flag.
 ///

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::lock;
+use super::lock::lock;
 
 /// Counts what is alive (a runtime's threads, an attached runtime's tasks) and lets a shutdown
 /// wait, within its grace, until nothing is.

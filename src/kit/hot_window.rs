@@ -215,7 +215,7 @@ impl Default for HotWindow {
 mod tests {
     use std::{thread, time::Duration};
 
-    use super::HotWindow;
+    use crate::kit::hot_window::HotWindow;
 
     /// Spells in which the window passes without catching anything.
     fn miss(window: &mut HotWindow, how_long: Duration) {

@@ -42,21 +42,16 @@
 
 mod exit_latch;
 mod hot_window;
+mod lock;
 mod thread_mark;
 mod threads;
-
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[cfg(doc)]
 use crate::BridgeRuntime;
 
-pub use exit_latch::{ExitGuard, ExitLatch};
-pub use hot_window::HotWindow;
-pub use thread_mark::ThreadMark;
-pub use threads::Threads;
-
-/// Locks a mutex of the kit, recovering it from poisoning: the kit's state stays consistent
-/// across a panic, because no lock is held across user code.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+pub use self::{
+    exit_latch::{ExitGuard, ExitLatch},
+    hot_window::HotWindow,
+    thread_mark::ThreadMark,
+    threads::Threads,
+};

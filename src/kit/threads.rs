@@ -14,7 +14,10 @@ use std::{
     time::Instant,
 };
 
-use super::{ExitGuard, ExitLatch, lock};
+use super::{
+    exit_latch::{ExitGuard, ExitLatch},
+    lock::lock,
+};
 
 /// A runtime's threads: spawned by name, counted out by an [`ExitLatch`] as they exit, and
 /// joined by [`join`](Threads::join) only once every one of them has exited, within a
@@ -206,7 +209,8 @@ mod tests {
         time::{Duration, Instant},
     };
 
-    use super::{Threads, lock};
+    use crate::kit::lock::lock;
+    use crate::kit::threads::Threads;
 
     /// A thread-local value whose destructor says it started, then waits to be released.
     struct Blocks {

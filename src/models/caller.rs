@@ -1,6 +1,13 @@
 //! Caller-driven calls: the caller's park and wake, a shutdown and a cancel racing them.
 
-use super::*;
+use std::time::Duration;
+
+use crate::{
+    BridgeError,
+    sync::{Arc, thread},
+};
+
+use super::{runtime::*, support::*};
 
 /// A caller-driven call parks its caller between polls, and a wake from a third thread, at any
 /// point (before the first poll, during it, between the poll and the park), always unparks it:

@@ -1,6 +1,8 @@
 //! Cancellation: a cancel racing the outcome, in both drive modes.
 
-use super::*;
+use crate::{Bridge, BridgeError, sync::thread};
+
+use super::runtime::*;
 
 /// A cancel token fired from a third thread races a call's outcome, in both drive modes:
 /// exactly one wins (the value, or `Cancelled`), the value is delivered or dropped exactly

@@ -1,6 +1,8 @@
 //! Retirement: calls submitted, or moved to a fresh runtime, while a generation is retired.
 
-use super::*;
+use crate::{Bridge, BridgeError, sync::thread};
+
+use super::{runtime::*, support::*};
 
 /// A call submitted while its generation is being retired always resolves, with its value or
 /// `Retired`, and every runtime the bridge started is torn down exactly once.

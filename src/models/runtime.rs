@@ -7,7 +7,18 @@ use crate::{
     sync::{Condvar, wait_on},
 };
 
-use super::*;
+use std::time::Duration;
+
+use crate::{
+    Bridge,
+    job::Job,
+    sync::{
+        Arc, Mutex, lock,
+        thread::{self, JoinHandle, ThreadId},
+    },
+};
+
+use super::support::*;
 
 /// A runtime of one loom thread that runs queued jobs in order. Like the real adapters, its
 /// `shutdown` with a zero grace only tells the thread to stop, so the thread may outlive the

@@ -1,6 +1,13 @@
 //! Shutdown: racing submits, pending calls, retirement, detached tasks, and itself.
 
-use super::*;
+use std::time::Duration;
+
+use crate::{
+    BridgeError,
+    sync::{Arc, thread},
+};
+
+use super::{runtime::*, support::*};
 
 /// A call submitted while the bridge shuts down resolves with its value or `Shutdown`, and the
 /// runtime is torn down exactly once.

@@ -1,6 +1,10 @@
 //! The result slot: a completion racing a cancel, and the caller's park and wake.
 
-use super::*;
+use std::task::{Poll, Waker};
+
+use crate::{BridgeError, slot::Outcome, sync::thread, wait::wait};
+
+use super::{runtime::*, support::*};
 
 /// The caller gives up (a timeout, or `BridgeTask::cancel`) while the runtime completes the
 /// job: exactly one side ends up with the value, which is dropped exactly once, and so is the

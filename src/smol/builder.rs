@@ -17,7 +17,10 @@ use crate::{
     kit::{ThreadMark, Threads},
 };
 
-use super::{QUEUE, Shared, SmolRuntime, run};
+use super::{
+    runtime::SmolRuntime,
+    worker::{QUEUE, Shared, run},
+};
 
 /// Configures a [`SmolRuntime`]; from [`SmolRuntime::builder`].
 ///
@@ -259,5 +262,51 @@ impl SmolBuilder {
     #[deprecated(note = "renamed to `build`, as other builders end")]
     pub fn start(self) -> io::Result<SmolRuntime> {
         self.build()
+    }
+}
+
+impl SmolRuntime {
+    /// Starts a runtime with one executor thread. This is the default runtime of
+    /// [`Bridge::new`](crate::Bridge::new).
+    ///
+    /// # Errors
+    ///
+    /// The error of the thread spawn, if it failed.
+    ///
+    /// ```
+    /// let bridge = loopbridge::Bridge::with_runtime(loopbridge::SmolRuntime::start);
+    /// # drop(bridge);
+    /// ```
+    pub fn start() -> io::Result<SmolRuntime> {
+        SmolRuntime::builder().build()
+    }
+
+    /// Starts a runtime with `threads` executor threads.
+    ///
+    /// # Errors
+    ///
+    /// An [`io::ErrorKind::InvalidInput`] error if `threads` is zero; the error of a thread
+    /// spawn that failed (every thread already started is then stopped and joined).
+    ///
+    /// ```
+    /// use loopbridge::SmolRuntime;
+    ///
+    /// assert_eq!(SmolRuntime::with_threads(2)?.threads(), 2);
+    /// assert_eq!(SmolRuntime::with_threads(0).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_threads(threads: usize) -> io::Result<SmolRuntime> {
+        SmolRuntime::builder().threads(threads).build()
+    }
+
+    /// A [`SmolBuilder`] with one thread and the default stack size.
+    ///
+    /// ```
+    /// let runtime = loopbridge::SmolRuntime::builder().threads(3).build()?;
+    /// assert_eq!(runtime.threads(), 3);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> SmolBuilder {
+        SmolBuilder::new()
     }
 }

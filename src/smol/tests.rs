@@ -8,7 +8,8 @@ use std::{
     time::Duration,
 };
 
-use super::{Job, SmolRuntime};
+use super::runtime::SmolRuntime;
+use crate::job::Job;
 use crate::runtime::BridgeRuntime;
 
 /// A job whose future reports `id` and the thread it ran or was dropped on.

@@ -1,6 +1,14 @@
 //! The callers: threads that make random calls and spawns and record what each returned.
 
-use super::*;
+use std::{
+    sync::{Arc, atomic::Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+use loopbridge::{Bridge, BridgeTask};
+
+use super::{profile::*, record::*};
 
 /// Picks a caller's next operation.
 pub(super) fn pick(rng: &mut Rng) -> (Op, Kind) {

@@ -1,6 +1,14 @@
 //! What a round's records, ledger and stats must satisfy.
 
-use super::*;
+use std::{
+    collections::BTreeMap,
+    sync::atomic::Ordering,
+    time::{Duration, Instant},
+};
+
+use loopbridge::{BridgeError, BridgeStats};
+
+use super::{ledger::*, profile::*, record::*};
 
 /// Every future created was dropped exactly once, and never polled after it completed; every
 /// value or panic reached at most one caller, and only from a future that completed or

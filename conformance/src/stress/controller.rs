@@ -1,7 +1,20 @@
 //! The controller: it blocks runtime threads (forcing retirements) and shuts the bridge down
 //! at a random point, while the callers run.
 
-use super::*;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use loopbridge::{Bridge, BridgeError, BridgeTask};
+
+use crate::support::Latch;
+
+use super::{callers::*, profile::*, record::*};
 
 #[derive(Default)]
 pub(super) struct ControllerReport {

@@ -1,7 +1,16 @@
 //! The ledger of futures: every future the stress test makes is tracked from creation to
 //! drop, so that a future dropped twice, or never, is found.
 
-use super::*;
+use std::{
+    future::Future,
+    panic::{self},
+    pin::Pin,
+    sync::{
+        Arc, Once,
+        atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+};
 
 /// What became of every future, by id.
 pub(crate) struct Ledger {

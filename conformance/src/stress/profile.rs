@@ -1,7 +1,10 @@
 //! The stress test's profiles (how many callers, operations and rounds), its seeds and its
 //! seeded random choices.
 
-use super::*;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 /// The size of a run.
 #[derive(Clone, Debug)]
@@ -119,3 +122,17 @@ impl Rng {
         unreachable!("the pick is below the sum of the weights")
     }
 }
+
+/// How much longer than its timeout (plus the probe timeout) an operation may take before it
+/// counts as a hang. Generous: a loaded 2-core machine must never flake.
+pub(super) const GRACE: Duration = Duration::from_secs(5);
+/// The bridge's probe timeout: small, so that wedged runtimes are retired quickly.
+pub(super) const PROBE_TIMEOUT: Duration = Duration::from_millis(50);
+/// The bridge's shutdown grace: the shutdown often meets a wedged runtime and waits this long.
+pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+/// How long a blocker waits on its latch at most, in case a failed run never releases it.
+pub(super) const BLOCKER_SAFETY: Duration = Duration::from_secs(120);
+/// How long the harness waits for every future to be dropped once the run is over.
+pub(super) const SETTLE: Duration = Duration::from_secs(30);
+/// Futures the controller creates per round, beyond the callers' one per operation.
+pub(super) const CONTROLLER_IDS: usize = 256;

@@ -1,6 +1,21 @@
 //! Operations, what each returned, and the state a round's callers and controller share.
 
-use super::*;
+use std::{
+    any::Any,
+    fmt,
+    panic::{self, AssertUnwindSafe},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use loopbridge::BridgeError;
+
+use crate::support::Latch;
+
+use super::{ledger::*, profile::*};
 
 /// The future an operation runs. Every kind outputs its own id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -3,7 +3,7 @@
 
 use std::{sync::mpsc, thread};
 
-use super::thread_name;
+use super::process::thread_name;
 
 /// Sends the name of the dropping thread on its channel when dropped.
 ///

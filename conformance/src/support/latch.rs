@@ -9,7 +9,7 @@ use std::{
 
 use loopbridge::{Bridge, BridgeError, BridgeTask};
 
-use super::{PATIENCE, SHORT};
+use super::hang::{PATIENCE, SHORT};
 
 /// A gate that blocks threads synchronously until released, for wedging runtime threads.
 ///

@@ -10,7 +10,7 @@ use std::{
 
 use loopbridge::Bridge;
 
-use super::eventually;
+use super::hang::eventually;
 
 /// The current thread's name, or `<unnamed>`.
 ///
@@ -115,7 +115,7 @@ pub fn open_fds() -> usize {
 ///
 /// # Panics
 ///
-/// Panics if bridge threads from an earlier test are still alive after [`PATIENCE`](super::PATIENCE).
+/// Panics if bridge threads from an earlier test are still alive after [`PATIENCE`](super::hang::PATIENCE).
 ///
 /// ```
 /// let _serial = loopbridge_conformance::support::serial();
