@@ -178,18 +178,9 @@ fn benches(c: &mut Criterion) {
         ],
         target,
     );
-    // Both drive modes on smol and tokio's owned flavours, and their references.
-    let persistent = [
-        BridgeSmol,
-        BridgeTokioCurrent,
-        BridgeTokioMulti,
-        CallerSmol,
-        CallerTokioCurrent,
-        CallerTokioMulti,
-        StaticBlockOn,
-        Reqwest,
-    ];
-    crowd(c, &persistent);
+    // Both drive modes on smol and tokio's owned flavours, and their references: the
+    // strategies of `compare`'s "Under load".
+    crowd(c, &load::KINDS);
     group(
         c,
         Workload::Timer,

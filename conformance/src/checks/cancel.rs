@@ -22,6 +22,28 @@ fn cancel_when_started(token: &CancelToken, started: mpsc::Receiver<()>) -> thre
     })
 }
 
+/// Makes a call under a scope that watches `token`: the call's future reports that it started,
+/// then waits on `guard` forever, and another thread cancels `token` once it started. Returns
+/// the call's error, and that thread for the check to join.
+fn call_cancelled_once_started<G: Send + 'static>(
+    bridge: &Bridge,
+    token: &CancelToken,
+    guard: G,
+) -> (BridgeError, thread::JoinHandle<()>) {
+    let (started_tx, started) = mpsc::channel();
+    let canceller = cancel_when_started(token, started);
+    let err = Scope::new()
+        .cancel_on(token)
+        .run(|| {
+            bridge.call(async move {
+                started_tx.send(()).unwrap();
+                pending_with(guard).await
+            })
+        })
+        .unwrap_err();
+    (err, canceller)
+}
+
 impl Suite {
     /// **Cancellation.** A token cancelled from another thread wakes the call blocked under
     /// it at once: the call fails with `Cancelled` and its future is dropped; a call made
@@ -32,18 +54,8 @@ impl Suite {
         bounded("a_token_cancels_calls_from_another_thread", move || {
             let bridge = suite.bridge();
             let token = CancelToken::new();
-            let (started_tx, started) = mpsc::channel();
             let (guard, dropped) = DropSignal::new();
-            let canceller = cancel_when_started(&token, started);
-            let err = Scope::new()
-                .cancel_on(&token)
-                .run(|| {
-                    bridge.call(async move {
-                        started_tx.send(()).unwrap();
-                        pending_with(guard).await
-                    })
-                })
-                .unwrap_err();
+            let (err, canceller) = call_cancelled_once_started(&bridge, &token, guard);
             assert!(err.is_cancelled(), "{err:?}");
             canceller.join().unwrap();
             let on = dropped
@@ -325,18 +337,7 @@ impl Suite {
 
             let done = Arc::new(AtomicBool::new(false));
             let slow = SlowDrop(done.clone());
-            let token = CancelToken::new();
-            let (started_tx, started) = mpsc::channel();
-            let canceller = cancel_when_started(&token, started);
-            let err = Scope::new()
-                .cancel_on(&token)
-                .run(|| {
-                    bridge.call(async move {
-                        started_tx.send(()).unwrap();
-                        pending_with(slow).await
-                    })
-                })
-                .unwrap_err();
+            let (err, canceller) = call_cancelled_once_started(&bridge, &CancelToken::new(), slow);
             assert!(err.is_cancelled(), "{err:?}");
             assert!(
                 done.load(Ordering::SeqCst),
